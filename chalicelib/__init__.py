@@ -1,0 +1,1 @@
+"""The job API's logic. Nothing here touches AWS at import time."""

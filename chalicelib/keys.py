@@ -1,0 +1,44 @@
+"""Attribute names, index names and key construction for the jobs table.
+
+Everything that knows how a job is laid out in DynamoDB lives here and in
+`chalicelib.items`; the index definitions must match infra/template.yaml.
+"""
+
+from __future__ import annotations
+
+from chalicelib.states import JobState
+
+# Indexes (see infra/template.yaml).
+BY_TENANT = "by_tenant"
+BY_TENANT_STATE = "by_tenant_state"
+BY_TENANT_METHOD = "by_tenant_method"
+BY_TENANT_USER = "by_tenant_user"
+BY_PARENT = "by_parent"
+BY_ACTIVE = "by_active"
+
+# Unfinished jobs are spread over this many partitions of the sparse
+# by_active index, so the sweeper's reads never pile onto one key.
+ACTIVE_SHARDS = 4
+
+SEPARATOR = "#"
+
+
+def created_key(time_created: str, job_id: str) -> str:
+    """Sort key of every listing index: creation time, then id for ties."""
+    return f"{time_created}{SEPARATOR}{job_id}"
+
+
+def tenant_state(tenant_id: str, state: JobState) -> str:
+    return f"{tenant_id}{SEPARATOR}{state.value}"
+
+
+def tenant_method(tenant_id: str, method: str) -> str:
+    return f"{tenant_id}{SEPARATOR}{method}"
+
+
+def tenant_user(tenant_id: str, user_id: str) -> str:
+    return f"{tenant_id}{SEPARATOR}{user_id}"
+
+
+def active_shard(job_id: str) -> str:
+    return f"active{SEPARATOR}{int(job_id.replace('-', '')[-4:], 16) % ACTIVE_SHARDS}"

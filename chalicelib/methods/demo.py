@@ -1,0 +1,55 @@
+"""Built-in demo methods: small, documented, and used by the tests."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from chalicelib.context import JobContext
+from chalicelib.registry import job_method
+
+
+class EchoParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+@job_method("demo.echo", params=EchoParams)
+def echo(ctx: JobContext, params: EchoParams) -> dict[str, Any]:
+    """Returns its params unchanged."""
+    return params.model_dump()
+
+
+class SleepParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    seconds: float = Field(1.0, ge=0, le=900, description="total time to sleep")
+    steps: int = Field(10, ge=1, le=10_000, description="progress reports along the way")
+
+
+@job_method("demo.sleep", params=SleepParams, abortable=True)
+def sleep(ctx: JobContext, params: SleepParams) -> dict[str, Any]:
+    """Sleeps `seconds` in `steps`, reporting progress after each; honours cancel."""
+    pause = params.seconds / params.steps
+    for step in range(1, params.steps + 1):
+        ctx.check_cancelled()
+        time.sleep(pause)
+        ctx.set_progress(100 * step // params.steps, f"step {step} of {params.steps}")
+    return {"slept": params.seconds, "steps": params.steps}
+
+
+class FailParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    message: str = Field("demo failure", max_length=1000)
+
+
+class DemoFailure(Exception):
+    pass
+
+
+@job_method("demo.fail", params=FailParams)
+def fail(ctx: JobContext, params: FailParams) -> None:
+    """Raises DemoFailure with `message`."""
+    raise DemoFailure(params.message)

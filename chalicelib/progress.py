@@ -1,0 +1,77 @@
+"""Coalesced progress: a handler may report as often as it likes; the store
+sees at most one write per interval, and the latest value always lands
+(the worker folds whatever is still pending into the finishing write).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from chalicelib.clock import Clock
+from chalicelib.errors import TransitionRejected
+from chalicelib.models import Progress
+
+Writer = Callable[[Progress], None]
+
+
+class ProgressReporter:
+    def __init__(self, write: Writer, clock: Clock, interval: float) -> None:
+        self._write = write
+        self._clock = clock
+        self._interval = interval
+        self._lock = threading.Lock()
+        self._pending: Progress | None = None
+        self._latest = Progress()
+        self._last_write = float("-inf")
+        self._timer: threading.Timer | None = None
+        self._closed = False
+        self.rejected_state: str | None = None
+
+    @property
+    def latest(self) -> Progress:
+        return self._latest
+
+    def report(self, progress: Progress) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._pending = self._latest = progress
+            wait = self._last_write + self._interval - self._clock()
+            if wait <= 0:
+                self._flush_locked()
+            elif self._timer is None:
+                # Make sure a value reported just after a write still lands
+                # within one interval, even if the handler goes quiet.
+                self._timer = threading.Timer(wait, self._flush_from_timer)
+                self._timer.daemon = True
+                self._timer.start()
+
+    def close(self) -> Progress | None:
+        """Stop writing; return the value not yet written, if any."""
+        with self._lock:
+            self._closed = True
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+            pending, self._pending = self._pending, None
+            return pending
+
+    def _flush_from_timer(self) -> None:
+        with self._lock:
+            self._timer = None
+            if not self._closed:
+                self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        if self._pending is None:
+            return
+        progress, self._pending = self._pending, None
+        self._last_write = self._clock()
+        try:
+            self._write(progress)
+        except TransitionRejected as exc:
+            # The job is no longer RUNNING (cancelled, or finished elsewhere):
+            # this is how a cancel is noticed without an extra read.
+            self.rejected_state = exc.actual_state
+            self._closed = True

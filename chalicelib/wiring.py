@@ -1,0 +1,60 @@
+"""Builds the service objects from the environment, lazily and once per process.
+
+Routes and Lambda entry points call `services()`; tests call `reset()` when
+they switch to a fresh moto account.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import cached_property
+
+from chalicelib import methods  # noqa: F401  (registers the job methods)
+from chalicelib.aws import AwsClients
+from chalicelib.clock import system_clock
+from chalicelib.registry import registry
+from chalicelib.service import JobService
+from chalicelib.settings import Settings
+from chalicelib.store import JobStore
+from chalicelib.worker import Worker
+from chalicelib.workflow import Workflow
+
+
+class Services:
+    def __init__(self, settings: Settings, clients: AwsClients) -> None:
+        self.settings = settings
+        self.clients = clients
+
+    @cached_property
+    def store(self) -> JobStore:
+        return JobStore(self.clients.dynamodb, self.settings.table_name)
+
+    @cached_property
+    def workflow(self) -> Workflow:
+        return Workflow(self.clients.stepfunctions, self.settings.state_machine_arn)
+
+    @cached_property
+    def jobs(self) -> JobService:
+        return JobService(self.store, self.workflow, registry, system_clock)
+
+    @cached_property
+    def worker(self) -> Worker:
+        return Worker(self.store, registry, system_clock, self.settings.progress_interval)
+
+
+_lock = threading.Lock()
+_services: Services | None = None
+
+
+def services() -> Services:
+    global _services
+    with _lock:
+        if _services is None:
+            _services = Services(Settings.from_env(), AwsClients())
+        return _services
+
+
+def reset() -> None:
+    global _services
+    with _lock:
+        _services = None

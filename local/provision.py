@@ -1,0 +1,164 @@
+"""Creates what infra/template.yaml declares, through the service APIs.
+
+moto's CloudFormation cannot be used for this (with execution on, a state
+machine it creates is not registered, and it ignores TimeToLiveSpecification),
+so this reads the same template the AWS deploy uses and makes each resource
+with the matching API call. The template stays the single source of truth:
+table keys, indexes, TTL, bucket settings and the state machine definition
+all come from it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "infra" / "template.yaml"
+APP_NAME = "jobapi"
+
+
+@dataclass(frozen=True)
+class Provisioned:
+    table_name: str
+    bucket_name: str
+    state_machine_arn: str
+    worker_function: str
+
+    def environment(self) -> dict[str, str]:
+        return {
+            "JOBS_TABLE": self.table_name,
+            "JOBS_BUCKET": self.bucket_name,
+            "JOBS_STATE_MACHINE_ARN": self.state_machine_arn,
+        }
+
+
+def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
+    return yaml.load(path.read_text(), Loader=_CfnLoader)
+
+
+def provision(
+    clients: Any,
+    stage: str = "local",
+    region: str = "us-east-1",
+    account: str = "123456789012",
+) -> Provisioned:
+    """Create the table, bucket, role and state machine for `stage`."""
+    template = load_template()
+    resources = template["Resources"]
+    names = _Substitution(stage=stage, region=region, account=account)
+    table = _create_table(clients.dynamodb, resources["JobsTable"]["Properties"], names)
+    bucket = _create_bucket(clients.s3, resources["FilesBucket"]["Properties"], names)
+    role = resources["StateMachineRole"]["Properties"]
+    role_arn = _create_role(clients.client("iam"), role, names)
+    machine = _create_state_machine(
+        clients.stepfunctions, resources["JobsStateMachine"]["Properties"], names, role_arn
+    )
+    return Provisioned(table, bucket, machine, f"{APP_NAME}-{stage}-worker")
+
+
+def _create_table(dynamodb: Any, props: dict[str, Any], names: _Substitution) -> str:
+    name = names.resolve(props["TableName"])
+    indexes = [
+        {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
+        for index in props.get("GlobalSecondaryIndexes", [])
+    ]
+    dynamodb.create_table(
+        TableName=name,
+        BillingMode=props["BillingMode"],
+        AttributeDefinitions=props["AttributeDefinitions"],
+        KeySchema=props["KeySchema"],
+        GlobalSecondaryIndexes=indexes,
+    )
+    ttl = props["TimeToLiveSpecification"]
+    dynamodb.update_time_to_live(
+        TableName=name,
+        TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]},
+    )
+    return name
+
+
+def _create_bucket(s3: Any, props: dict[str, Any], names: _Substitution) -> str:
+    name = names.resolve(props["BucketName"])
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_encryption(
+        Bucket=name,
+        ServerSideEncryptionConfiguration={"Rules": [
+            {"ApplyServerSideEncryptionByDefault": {
+                "SSEAlgorithm": rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"]}}
+            for rule in props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        ]},
+    )
+    s3.put_public_access_block(
+        Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
+    )
+    return name
+
+
+def _create_role(iam: Any, props: dict[str, Any], names: _Substitution) -> str:
+    role = iam.create_role(
+        RoleName=names.resolve(props["RoleName"]),
+        AssumeRolePolicyDocument=json.dumps(props["AssumeRolePolicyDocument"]),
+    )
+    return str(role["Role"]["Arn"])
+
+
+def _create_state_machine(
+    sfn: Any, props: dict[str, Any], names: _Substitution, role_arn: str
+) -> str:
+    substitutions = {
+        key: names.resolve(value) for key, value in props["DefinitionSubstitutions"].items()
+    }
+    definition = json.dumps(props["Definition"])
+    for key, value in substitutions.items():
+        definition = definition.replace("${" + key + "}", value)
+    answer = sfn.create_state_machine(
+        name=names.resolve(props["StateMachineName"]),
+        definition=definition,
+        roleArn=role_arn,
+        type=props.get("StateMachineType", "STANDARD"),
+    )
+    return str(answer["stateMachineArn"])
+
+
+class _Substitution:
+    """Resolves the few intrinsic functions the provisioned properties use."""
+
+    def __init__(self, stage: str, region: str, account: str) -> None:
+        self._values = {
+            "Stage": stage,
+            "AWS::Region": region,
+            "AWS::AccountId": account,
+            "AWS::Partition": "aws",
+        }
+
+    def resolve(self, value: Any) -> str:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, dict) and "Fn::Sub" in value:
+            return re.sub(r"\$\{([^}]+)\}", lambda m: self._values[m.group(1)], value["Fn::Sub"])
+        raise ValueError(f"cannot resolve {value!r} locally")
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """A safe YAML loader that reads CloudFormation's short tags (!Sub, !Ref, ...)."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt":
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _intrinsic)

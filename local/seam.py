@@ -1,0 +1,88 @@
+"""The one seam between moto and our Lambdas, for the tests and the local server.
+
+moto executes the state machine's Lambda tasks by calling
+`moto.awslambda_simple.models.LambdaSimpleBackend.invoke`, which without
+Docker only echoes its input. `install` replaces that method with one that
+calls our real Lambda handler in this process, with the event the state
+machine built. A handler that raises answers like a crashed Lambda
+(`X-Amz-Function-Error: Unhandled`), so the state machine's Catch runs.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import traceback
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+
+LambdaHandler = Callable[[dict[str, Any], Any], Any]
+
+_handlers: dict[str, LambdaHandler] = {}
+_original_invoke = LambdaSimpleBackend.invoke
+_lock = threading.Lock()
+
+
+class LocalLambdaContext:
+    """The parts of the Lambda context object our handlers use."""
+
+    def __init__(self, function_name: str, timeout_seconds: int = 900) -> None:
+        self.function_name = function_name
+        self.aws_request_id = str(uuid.uuid4())
+        self.memory_limit_in_mb = 128
+        self._timeout = timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self._timeout * 1000
+
+
+def install(handlers: dict[str, LambdaHandler]) -> None:
+    """Route invocations of the named functions (by name, ARN or alias) to `handlers`."""
+    with _lock:
+        _handlers.clear()
+        _handlers.update(handlers)
+        LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+
+
+def uninstall() -> None:
+    with _lock:
+        _handlers.clear()
+        LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
+
+
+def _invoke(
+    self: LambdaSimpleBackend,
+    function_name: str,
+    qualifier: str | None,
+    body: Any,
+    headers: Any,
+    response_headers: dict[str, str],
+) -> bytes:
+    name = _short_name(function_name)
+    handler = _handlers.get(name)
+    if handler is None:
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return _error_payload("ResourceNotFoundException", f"no local handler for {name}")
+    event = json.loads(body) if body else {}
+    try:
+        result = handler(event, LocalLambdaContext(name))
+    except Exception as exc:  # a crashing Lambda, as Step Functions sees it
+        response_headers["x-amz-function-error"] = "Unhandled"
+        return _error_payload(type(exc).__name__, str(exc), traceback.format_exc())
+    return json.dumps(result).encode()
+
+
+def _short_name(function_name: str) -> str:
+    # arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]
+    if function_name.startswith("arn:"):
+        return function_name.split(":")[6]
+    return function_name
+
+
+def _error_payload(error_type: str, message: str, trace: str = "") -> bytes:
+    return json.dumps(
+        {"errorType": error_type, "errorMessage": message, "stackTrace": trace.splitlines()}
+    ).encode()

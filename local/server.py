@@ -1,0 +1,106 @@
+"""`make run`: the job API on http://127.0.0.1:PORT with no AWS account.
+
+One process holds everything: a moto server (a thread) stands in for AWS,
+the resources come from infra/template.yaml (local/provision.py), the real
+state machine definition executes inside moto, and its Lambda tasks run our
+worker in-process (local/seam.py). Presigned S3 URLs point at the moto
+server, so any HTTP client can use them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import socket
+import sys
+from pathlib import Path
+
+import requests
+from moto.server import ThreadedMotoServer
+
+from local import seam
+from local.provision import Provisioned, provision
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+MOTO_CONFIG = {
+    "stepfunctions": {"execute_state_machine": True},
+    "lambda": {"use_docker": False},
+}
+FAKE_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "local",
+    "AWS_SECRET_ACCESS_KEY": "local",
+    "AWS_SESSION_TOKEN": "local",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def quiet_moto_logs() -> None:
+    # moto's access log and the interpreter's failure dumps drown the server's
+    # own output; the job record carries every failure anyway.
+    for name in ("werkzeug", "moto", "moto.stepfunctions"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+def start_moto(port: int) -> ThreadedMotoServer:
+    quiet_moto_logs()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    requests.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
+    # The state machine interpreter calls back into moto on MOTO_PORT; our
+    # boto3 clients find it through AWS_ENDPOINT_URL.
+    os.environ.update(FAKE_AWS_ENV, MOTO_PORT=str(port), AWS_ENDPOINT_URL=endpoint)
+    return server
+
+
+def prepare(moto_port: int) -> Provisioned:
+    """Start moto, create the resources and wire the worker; returns what was made."""
+    start_moto(moto_port)
+    from chalicelib.aws import AwsClients
+
+    provisioned = provision(AwsClients())
+    os.environ.update(provisioned.environment())
+    os.environ.setdefault("JOBS_STAGE", "local")
+    import app
+
+    seam.install({provisioned.worker_function: app.worker})
+    return provisioned
+
+
+def serve(port: int, moto_port: int) -> None:
+    from chalice.cli.factory import CLIFactory
+
+    prepare(moto_port)
+    factory = CLIFactory(str(PROJECT_DIR))
+    config = factory.create_config_obj(chalice_stage_name="local")
+    server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    url = f"http://127.0.0.1:{port}"
+    print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")
+    print("Try:")
+    print(f"  curl -s -X POST {url}/jobs -H 'Content-Type: application/json' "
+          f"-d '{{\"method\": \"demo.echo\", \"params\": {{\"hello\": \"world\"}}}}'")
+    sys.stdout.flush()
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
+    parser.add_argument("--moto-port", type=int, default=0, help="default: any free port")
+    args = parser.parse_args(argv)
+    serve(args.port, args.moto_port or free_port())
+
+
+if __name__ == "__main__":
+    main()

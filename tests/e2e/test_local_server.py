@@ -1,0 +1,58 @@
+"""`make run`'s server over real HTTP: the same answers as the Chalice test client."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from typing import Any
+
+import pytest
+import requests
+
+from tests.e2e.conftest import LocalServer
+from tests.helpers import is_finished, wait_until
+
+
+def get_job(server: LocalServer, job_id: str) -> dict[str, Any]:
+    answer = requests.get(f"{server.url}/jobs/{job_id}", timeout=10)
+    assert answer.status_code == 200
+    return answer.json()
+
+
+def test_a_demo_echo_job_runs_to_success_over_http(server: LocalServer) -> None:
+    answer = requests.post(
+        f"{server.url}/jobs", json={"method": "demo.echo", "params": {"via": "http"}}, timeout=10
+    )
+
+    assert answer.status_code == 202
+    job = answer.json()
+    assert answer.headers["Location"] == f"/jobs/{job['id']}"
+    finished = wait_until(lambda: get_job(server, job["id"]), is_finished)
+    assert finished["state"] == "SUCCESS"
+    assert finished["result"] == {"via": "http"}
+
+
+def test_the_curl_line_the_server_prints_works(server: LocalServer) -> None:
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    curl_line = next(line.strip() for line in server.banner if line.strip().startswith("curl "))
+
+    output = subprocess.run(curl_line, shell=True, capture_output=True, text=True, timeout=30)
+
+    job = json.loads(output.stdout)
+    assert job["state"] == "WAITING"
+    assert wait_until(lambda: get_job(server, job["id"]), is_finished)["state"] == "SUCCESS"
+
+
+def test_bad_input_is_a_400_over_http(server: LocalServer) -> None:
+    answer = requests.post(f"{server.url}/jobs", data="{nope", timeout=10)
+
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "bad_request"
+
+
+def test_methods_are_listed_over_http(server: LocalServer) -> None:
+    answer = requests.get(f"{server.url}/methods", timeout=10)
+
+    assert {"demo.echo", "demo.sleep", "demo.fail"} <= {m["name"] for m in answer.json()["methods"]}

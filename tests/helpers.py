@@ -1,0 +1,60 @@
+"""Small helpers the tests share: a JSON client over the Chalice test client
+and waiting for a job to reach a state (bounded; never a timing assertion)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from chalice.test import Client
+
+TERMINAL = {"SUCCESS", "FAILED", "ABORTED"}
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+
+
+class JobsClient:
+    def __init__(self, client: Client) -> None:
+        self._client = client
+
+    def request(self, method: str, path: str, body: Any = None, raw: str | None = None,
+                headers: dict[str, str] | None = None) -> Answer:
+        payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
+        sent = {"Content-Type": "application/json", **(headers or {})}
+        response = self._client.http.request(method, path, headers=sent, body=payload or b"")
+        text = response.body.decode() if response.body else ""
+        body = json.loads(text) if text else None
+        return Answer(response.status_code, dict(response.headers), body)
+
+    def submit(self, method: str, params: dict[str, Any] | None = None, **extra: Any) -> Answer:
+        return self.request("POST", "/jobs", {"method": method, "params": params or {}, **extra})
+
+    def get(self, job_id: str) -> Answer:
+        return self.request("GET", f"/jobs/{job_id}")
+
+    def wait_for(self, job_id: str, done: Callable[[dict[str, Any]], bool] | None = None,
+                 timeout: float = 30.0) -> dict[str, Any]:
+        return wait_until(lambda: self.get(job_id).body, done or is_finished, timeout)
+
+
+def is_finished(job: dict[str, Any]) -> bool:
+    return job.get("state") in TERMINAL
+
+
+def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], timeout: float = 30.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = read()
+        if done(value):
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up waiting after {timeout}s; last value: {value!r}")
+        time.sleep(0.02)

@@ -1,0 +1,65 @@
+"""What `make deploy` produces, checked without AWS: the Chalice package merged
+with infra/app-merge.json, linted by cfn-lint, and consistent with infra/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from local.provision import load_template
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+@pytest.fixture(scope="module")
+def packaged(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    out = tmp_path_factory.mktemp("package") / "dev"
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    subprocess.run(
+        [str(BIN / "chalice"), "package", "--stage", "dev",
+         "--merge-template", "infra/app-merge.json", str(out)],
+        cwd=PROJECT_DIR, env=env, check=True, capture_output=True, timeout=300,
+    )
+    template = json.loads((out / "sam.json").read_text())
+    template["_path"] = str(out / "sam.json")
+    return template
+
+
+def test_the_packaged_template_passes_cfn_lint(packaged: dict[str, Any]) -> None:
+    lint = subprocess.run(
+        [str(BIN / "cfn-lint"), packaged["_path"]], capture_output=True, text=True, timeout=300
+    )
+
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_the_state_machine_invokes_the_worker_the_package_deploys(
+    packaged: dict[str, Any],
+) -> None:
+    machine = load_template()["Resources"]["JobsStateMachine"]["Properties"]
+    invoked = machine["DefinitionSubstitutions"]["WorkerArn"]["Fn::Sub"]
+    deployed = packaged["Resources"]["Worker"]["Properties"]["FunctionName"]["Fn::Sub"]
+
+    assert invoked.endswith(":function:" + deployed)
+
+
+def test_every_function_gets_the_resources_and_role_infra_creates(
+    packaged: dict[str, Any],
+) -> None:
+    infra = load_template()["Resources"]
+    table = infra["JobsTable"]["Properties"]["TableName"]["Fn::Sub"]
+    roles = {infra[r]["Properties"]["RoleName"]["Fn::Sub"] for r in ("ApiRole", "WorkerRole")}
+    for name in ("APIHandler", "Worker"):
+        function = packaged["Resources"][name]["Properties"]
+        variables = function["Environment"]["Variables"]
+
+        assert variables["JOBS_TABLE"] == {"Fn::Sub": table}
+        assert "stateMachine:jobapi-${Stage}-jobs" in variables["JOBS_STATE_MACHINE_ARN"]["Fn::Sub"]
+        assert function["Role"]["Fn::Sub"].rsplit("/", 1)[1] in roles

@@ -1,0 +1,91 @@
+"""The coalescing rule, driven by a fake clock: counts, not timings."""
+
+from __future__ import annotations
+
+import threading
+
+from chalicelib.errors import TransitionRejected
+from chalicelib.models import Progress
+from chalicelib.progress import ProgressReporter
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def make(interval: float = 1.0) -> tuple[ProgressReporter, list[Progress], FakeClock]:
+    written: list[Progress] = []
+    clock = FakeClock()
+    return ProgressReporter(written.append, clock, interval), written, clock
+
+
+def test_the_first_report_is_written_at_once() -> None:
+    reporter, written, _ = make()
+
+    reporter.report(Progress(percent=1))
+
+    assert written == [Progress(percent=1)]
+
+
+def test_ten_thousand_reports_in_one_interval_cost_one_write_and_the_last_is_kept() -> None:
+    reporter, written, clock = make()
+
+    for percent in range(10_000):
+        clock.now += 0.00005
+        reporter.report(Progress(percent=percent % 101))
+    pending = reporter.close()
+
+    assert len(written) == 1
+    assert pending == Progress(percent=9_999 % 101)
+
+
+def test_one_write_per_interval_over_a_long_run() -> None:
+    reporter, written, clock = make(interval=1.0)
+
+    for _ in range(10_000):  # 10,000 reports over 10 seconds
+        clock.now += 0.001
+        reporter.report(Progress(percent=5))
+    reporter.close()
+
+    assert 10 <= len(written) <= 11
+
+
+def test_a_quiet_handler_still_gets_its_last_value_written_within_an_interval() -> None:
+    written: list[Progress] = []
+    landed = threading.Event()
+
+    def write(progress: Progress) -> None:
+        written.append(progress)
+        if progress.percent == 2:
+            landed.set()
+
+    import time
+
+    reporter = ProgressReporter(write, time.monotonic, 0.05)
+    reporter.report(Progress(percent=1))
+    reporter.report(Progress(percent=2))  # inside the interval: deferred
+
+    assert landed.wait(5), "the deferred value never landed"
+    assert [p.percent for p in written] == [1, 2]
+    assert reporter.close() is None
+
+
+def test_a_rejected_write_records_the_state_and_stops_writing() -> None:
+    calls: list[Progress] = []
+
+    def write(progress: Progress) -> None:
+        calls.append(progress)
+        raise TransitionRejected("job-1", "ABORTED")
+
+    clock = FakeClock()
+    reporter = ProgressReporter(write, clock, 1.0)
+    reporter.report(Progress(percent=10))
+    clock.now += 5
+    reporter.report(Progress(percent=20))
+
+    assert reporter.rejected_state == "ABORTED"
+    assert len(calls) == 1
