@@ -2,11 +2,16 @@
 
 from typing import Any
 
-from chalice import Chalice, Response
+from chalice import Chalice, Rate, Response
 
-from chalicelib.api.requests import caller_of, submit_request
+from chalicelib.api.requests import (
+    caller_of,
+    idempotency_key,
+    job_query,
+    submit_request,
+)
 from chalicelib.api.responses import json_response, translate_errors
-from chalicelib.api.views import job_view
+from chalicelib.api.views import job_schema, job_view
 from chalicelib.wiring import services
 
 app = Chalice(app_name="jobapi")
@@ -31,17 +36,45 @@ def list_methods() -> Response:
 @translate_errors
 def submit_job() -> Response:
     request = app.current_request
-    job = services().jobs.submit(submit_request(request), caller_of(request))
-    return json_response(job_view(job), 202, {"Location": f"/jobs/{job.id}"})
+    submission = services().jobs.submit(
+        submit_request(request), caller_of(request), idempotency_key(request)
+    )
+    body = job_view(submission.job)
+    if submission.joined:
+        body["joined"] = True
+    status = 202 if submission.created else 200
+    return json_response(body, status, {"Location": f"/jobs/{submission.job.id}"})
+
+
+@app.route("/jobs/schema", methods=["GET"])
+@translate_errors
+def get_job_schema() -> Response:
+    return json_response(job_schema())
 
 
 @app.route("/jobs/{job_id}", methods=["GET"])
 @translate_errors
 def get_job(job_id: str) -> Response:
-    job = services().jobs.get(job_id, caller_of(app.current_request))
+    request = app.current_request
+    query, caller = job_query(request), caller_of(request)
+    jobs = services().jobs
+    job = jobs.wait(job_id, caller, query.wait, query.since) if query.wait else \
+        jobs.get(job_id, caller)
+    return json_response(job_view(job, raw_result=query.raw_result))
+
+
+@app.route("/jobs/{job_id}/cancel", methods=["POST"], content_types=JSON)
+@translate_errors
+def cancel_job(job_id: str) -> Response:
+    job = services().jobs.cancel(job_id, caller_of(app.current_request))
     return json_response(job_view(job))
 
 
 @app.lambda_function(name="worker")
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return services().worker.handle(event)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def sweep(event: Any) -> dict[str, Any]:
+    return services().sweeper.sweep().as_dict()

@@ -15,7 +15,8 @@ class JobAborted(Exception):
 
 
 class JobContext:
-    def __init__(self, job: Job, reporter: ProgressReporter, logger: logging.Logger) -> None:
+    def __init__(self, job: Job, reporter: ProgressReporter,
+                 logger: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> None:
         self.job = job
         self._reporter = reporter
         self.log = logger

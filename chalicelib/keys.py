@@ -40,5 +40,26 @@ def tenant_user(tenant_id: str, user_id: str) -> str:
     return f"{tenant_id}{SEPARATOR}{user_id}"
 
 
+def _shard_of(job_id: str) -> int:
+    digits = "".join(c for c in job_id if c in "0123456789abcdef")[-4:] or "0"
+    return int(digits, 16) % ACTIVE_SHARDS
+
+
 def active_shard(job_id: str) -> str:
-    return f"active{SEPARATOR}{int(job_id.replace('-', '')[-4:], 16) % ACTIVE_SHARDS}"
+    return f"active{SEPARATOR}{_shard_of(job_id)}"
+
+
+def stopping_shard(job_id: str) -> str:
+    """Aborted while running: the execution may still be going, and the
+    sweeper reads exactly these partitions to stop the overdue ones."""
+    return f"stopping{SEPARATOR}{_shard_of(job_id)}"
+
+
+def stopping_shards() -> list[str]:
+    return [f"stopping{SEPARATOR}{n}" for n in range(ACTIVE_SHARDS)]
+
+
+def lock_id(tenant_id: str, lock_key: str) -> str:
+    """Lock items share the table; they carry none of the index attributes,
+    so no listing ever sees them."""
+    return f"lock{SEPARATOR}{tenant_id}{SEPARATOR}{lock_key}"

@@ -28,33 +28,57 @@ class ExcInfo(BaseModel):
     extra: Any = None
 
 
-class Job(BaseModel):
-    """One job as stored and as served (the view decides what a caller sees)."""
+class JobView(BaseModel):
+    """A job as clients see it (published at GET /jobs/schema)."""
 
-    id: str
-    method: str
-    arguments: dict[str, Any] = Field(default_factory=dict)
+    model_config = ConfigDict(title="Job")
+
+    id: str = Field(description="Unique identifier of the job.")
+    method: str = Field(description="The job method that runs it.")
+    arguments: dict[str, Any] = Field(
+        default_factory=dict, description="The params, with secret fields redacted."
+    )
     description: str | None = None
-    transient: bool = False
-    abortable: bool = False
+    transient: bool = Field(False, description="Hidden from lists; expires soon after finishing.")
+    abortable: bool = Field(False, description="Whether a RUNNING job may be cancelled.")
     state: JobState = JobState.WAITING
     progress: Progress = Field(default_factory=Progress)
-    result: Any = None
+    result: Any = Field(None, description="What the method returned (redacted by default).")
     result_encoding_error: str | None = None
     error: str | None = None
-    exception: str | None = None
+    exception: str | None = Field(None, description="The traceback, when the method raised.")
     exc_info: ExcInfo | None = None
     logs_path: str | None = None
     logs_excerpt: str | None = None
-    message_ids: list[str] = Field(default_factory=list)
-    time_created: IsoTime
-    time_started: IsoTime | None = None
-    time_finished: IsoTime | None = None
-    time_updated: IsoTime
+    message_ids: list[str] = Field(
+        default_factory=list, description="Request ids of the calls that submitted or joined it."
+    )
+    time_created: IsoTime = Field(json_schema_extra={"format": "date-time"})
+    time_started: IsoTime | None = Field(None, json_schema_extra={"format": "date-time"})
+    time_finished: IsoTime | None = Field(None, json_schema_extra={"format": "date-time"})
+    time_updated: IsoTime = Field(json_schema_extra={"format": "date-time"})
     tenant_id: str
     user_id: str | None = None
     parent_id: str | None = None
     root_id: str | None = None
+
+
+class Job(JobView):
+    """The stored record: the view plus what only the service needs."""
+
+    secret_paths: list[str] = Field(default_factory=list)
+    request_hash: str | None = None
+    lock_key: str | None = None
+    result_ref: str | None = None
+    abort_deadline: IsoTime | None = None
+    expires_at: int | None = None
+
+    def is_expired(self, now: float) -> bool:
+        # DynamoDB's TTL deletes late (up to days), so every read checks.
+        return self.expires_at is not None and self.expires_at <= now
+
+
+PUBLIC_FIELDS = frozenset(JobView.model_fields)
 
 
 class SubmitRequest(BaseModel):
@@ -78,3 +102,5 @@ class Outcome(BaseModel):
     exception: str | None = None
     exc_info: ExcInfo | None = None
     progress: Progress | None = None
+    result_ref: str | None = None
+    expires_at: int | None = None

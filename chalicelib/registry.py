@@ -24,12 +24,27 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from chalicelib.errors import InvalidParams, UnknownMethod
+from chalicelib.redaction import secret_paths
 from chalicelib.validation import parse
 
 if TYPE_CHECKING:
     from chalicelib.context import JobContext
 
 Handler = Callable[["JobContext", Any], Any]
+LockKey = Callable[[Any], str]
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Re-run the handler, in the same invocation, on these transient errors."""
+
+    attempts: int = 3
+    on: tuple[type[BaseException], ...] = (ConnectionError, TimeoutError)
+    delay: float = 1.0
+    backoff: float = 2.0
+
+    def pause_before(self, attempt: int) -> float:
+        return self.delay * self.backoff ** (attempt - 1)
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,13 @@ class JobMethod:
     params_model: type[BaseModel]
     abortable: bool = False
     description: str = ""
-    options: dict[str, Any] = field(default_factory=dict)
+    lock: LockKey | None = None
+    retry: Retry | None = None
+    retention_seconds: int | None = None
+    secret_paths: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "secret_paths", secret_paths(self.params_model))
 
     def parse_params(self, params: dict[str, Any]) -> BaseModel:
         return parse(self.params_model, params, f"params for {self.name}", InvalidParams)
@@ -49,6 +70,8 @@ class JobMethod:
             "name": self.name,
             "description": self.description,
             "abortable": self.abortable,
+            "locked": self.lock is not None,
+            "retries": self.retry.attempts if self.retry else 0,
             "params_schema": self.params_model.model_json_schema(),
         }
 
@@ -70,13 +93,19 @@ class MethodRegistry:
         params: type[BaseModel],
         abortable: bool = False,
         description: str | None = None,
-        **options: Any,
+        lock: LockKey | None = None,
+        retry: Retry | None = None,
+        retention_seconds: int | None = None,
     ) -> Callable[[Handler], Handler]:
+        """Register a handler. `lock` maps params to a key: a submit while a job
+        with the same key is unfinished joins that job (TrueNAS)."""
+
         def decorate(handler: Handler) -> Handler:
             doc = description if description is not None else (handler.__doc__ or "")
-            self.register(
-                JobMethod(name, handler, params, abortable, " ".join(doc.split()), options)
-            )
+            self.register(JobMethod(
+                name, handler, params, abortable, " ".join(doc.split()),
+                lock=lock, retry=retry, retention_seconds=retention_seconds,
+            ))
             return handler
 
         return decorate
@@ -90,6 +119,9 @@ class MethodRegistry:
                 f"unknown method {name!r}; known methods: {', '.join(known)}",
                 details={"known_methods": known},
             ) from None
+
+    def find(self, name: str) -> JobMethod | None:
+        return self._methods.get(name)
 
     def names(self) -> list[str]:
         return sorted(self._methods)

@@ -2,21 +2,41 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel
+
+from chalicelib import keys
+from chalicelib.blobs import Blobs
 from chalicelib.caller import Caller
 from chalicelib.clock import Clock, iso
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, TransitionRejected
 from chalicelib.models import Job, SubmitRequest
-from chalicelib.registry import MethodRegistry
-from chalicelib.store import JobStore
+from chalicelib.redaction import reveal
+from chalicelib.registry import JobMethod, MethodRegistry
+from chalicelib.settings import Settings
+from chalicelib.states import JobState
+from chalicelib.store import DuplicateJob, JobStore, LockHeld
 from chalicelib.workflow import Workflow
 
+# Idempotent submits derive the job id from (tenant, key): the job's own
+# conditional put is then the dedup, with no extra item and no extra call.
+IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d1e-8a53-4c53-9a43-1f0d6b7f8e21")
+LOCK_ATTEMPTS = 3
+POLL_SECONDS = 1.0
 
-def new_job_id() -> str:
-    return str(uuid.uuid4())
+
+@dataclass(frozen=True)
+class Submission:
+    job: Job
+    created: bool = True
+    joined: bool = False
 
 
 class JobService:
@@ -24,24 +44,111 @@ class JobService:
         self,
         store: JobStore,
         workflow: Workflow,
+        blobs: Blobs,
         methods: MethodRegistry,
+        settings: Settings,
         clock: Clock,
-        new_id: Callable[[], str] = new_job_id,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
         self._workflow = workflow
+        self._blobs = blobs
         self._methods = methods
+        self._settings = settings
         self._clock = clock
-        self._new_id = new_id
+        self._sleep = sleep
 
-    def submit(self, request: SubmitRequest, caller: Caller) -> Job:
+    def submit(
+        self, request: SubmitRequest, caller: Caller, idempotency_key: str | None = None
+    ) -> Submission:
         method = self._methods.get(request.method)
         params = method.parse_params(request.params)
-        now = iso(self._clock())
-        job = Job(
-            id=self._new_id(),
+        job = self._new_job(method, params, request, caller, idempotency_key)
+        try:
+            if method.lock is not None:
+                return self._submit_locked(job, method.lock(params), caller)
+            self._store.create(job)
+        except DuplicateJob as duplicate:
+            return self._replay(duplicate.existing, job)
+        # Record first, then start: a start that fails leaves a WAITING job
+        # that a retry or the sweeper starts, never an execution without a record.
+        self._workflow.start(job.id, job.tenant_id)
+        return Submission(job)
+
+    def get(self, job_id: str, caller: Caller, load_result: bool = True) -> Job:
+        job = self._store.get(job_id)
+        if job is None or not _visible(job, caller) or job.is_expired(self._clock()):
+            raise NotFound(f"no job {job_id}")
+        if load_result and job.result_ref:
+            job = job.model_copy(update={"result": self._blobs.get_json(job.result_ref)})
+        return job
+
+    def wait(self, job_id: str, caller: Caller, seconds: float, since: str | None) -> Job:
+        """Long poll (NetApp): return when the job's state or progress moves
+        past `since` (default: what the first read saw), or after `seconds`."""
+        job = self.get(job_id, caller, load_result=False)
+        baseline = since or job.time_updated
+        deadline = self._clock() + seconds
+        while not _moved(job, baseline) and self._clock() < deadline:
+            self._sleep(min(POLL_SECONDS, max(0.0, deadline - self._clock())))
+            job = self.get(job_id, caller, load_result=False)
+        return self.get(job_id, caller) if job.result_ref else job
+
+    def cancel(self, job_id: str, caller: Caller) -> Job:
+        job = self.get(job_id, caller, load_result=False)
+        for _ in range(2):  # once more if a start or a finish raced the write
+            _check_cancellable(job)
+            try:
+                return self._store.abort(
+                    job, self._now(), "aborted by request", self._expiry(job),
+                    self._stop_deadline(job),
+                )
+            except TransitionRejected:
+                job = self.get(job_id, caller, load_result=False)
+        _check_cancellable(job)
+        raise ServiceUnavailable("the job changed state while being cancelled; retry")
+
+    def methods(self) -> list[dict[str, Any]]:
+        return self._methods.describe()
+
+    def _submit_locked(self, job: Job, lock_key: str, caller: Caller) -> Submission:
+        lock_id = keys.lock_id(job.tenant_id, lock_key)
+        stale: str | None = None
+        for _ in range(LOCK_ATTEMPTS):
+            try:
+                self._store.create_locked(job.model_copy(update={"lock_key": lock_key}),
+                                          lock_id, stale)
+            except LockHeld as held:
+                try:
+                    joined = self._store.join(held.holder_id, caller.request_id or job.id)
+                    return Submission(joined, created=False, joined=True)
+                except TransitionRejected:
+                    stale = held.holder_id  # the holder finished: take its lock over
+                continue
+            self._workflow.start(job.id, job.tenant_id)
+            return Submission(job)
+        raise ServiceUnavailable("the lock kept changing hands; retry")
+
+    def _replay(self, existing: Job, attempted: Job) -> Submission:
+        if existing.request_hash != attempted.request_hash:
+            raise Conflict(
+                "this Idempotency-Key was used with a different request body",
+                details={"job_id": existing.id},
+            )
+        if existing.state is JobState.WAITING:
+            # The first request may have died between its write and its start;
+            # the execution name makes this a no-op if it did start.
+            self._workflow.start(existing.id, existing.tenant_id)
+        return Submission(existing, created=False)
+
+    def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
+                 caller: Caller, idempotency_key: str | None) -> Job:
+        arguments = reveal(params)
+        now = self._now()
+        return Job(
+            id=_job_id(caller.tenant_id, idempotency_key),
             method=method.name,
-            arguments=params.model_dump(mode="json"),
+            arguments=arguments,
             description=request.description,
             transient=request.transient,
             abortable=method.abortable,
@@ -50,21 +157,59 @@ class JobService:
             tenant_id=caller.tenant_id,
             user_id=caller.user_id,
             message_ids=[caller.request_id] if caller.request_id else [],
+            secret_paths=method.secret_paths,
+            request_hash=_request_hash(method.name, arguments, request) if idempotency_key
+            else None,
         )
-        # Record first, then start: a start that fails leaves a WAITING job the
-        # sweeper starts later, never an execution without a record.
-        self._store.create(job)
-        self._workflow.start(job.id, job.tenant_id)
-        return job
 
-    def get(self, job_id: str, caller: Caller) -> Job:
-        job = self._store.get(job_id)
-        if job is None or not _visible(job, caller):
-            raise NotFound(f"no job {job_id}")
-        return job
+    def _expiry(self, job: Job) -> int:
+        return retention_deadline(job, self._methods, self._settings, self._clock())
 
-    def methods(self) -> list[dict[str, Any]]:
-        return self._methods.describe()
+    def _stop_deadline(self, job: Job) -> str | None:
+        if job.state is not JobState.RUNNING:
+            return None
+        return iso(self._clock() + self._settings.abort_grace_seconds)
+
+    def _now(self) -> str:
+        return iso(self._clock())
+
+
+def retention_deadline(job: Job, methods: MethodRegistry, settings: Settings,
+                       now: float) -> int:
+    """When a finished job expires (its TTL attribute, epoch seconds)."""
+    if job.transient:
+        return int(now + settings.transient_retention_seconds)
+    method = methods.find(job.method)
+    seconds = method.retention_seconds if method and method.retention_seconds else None
+    return int(now + (seconds or settings.retention_seconds))
+
+
+def _job_id(tenant_id: str, idempotency_key: str | None) -> str:
+    if idempotency_key is None:
+        return str(uuid.uuid4())
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{tenant_id}\x00{idempotency_key}"))
+
+
+def _request_hash(method: str, arguments: dict[str, Any], request: SubmitRequest) -> str:
+    canonical = json.dumps(
+        {"method": method, "params": arguments, "description": request.description,
+         "transient": request.transient},
+        sort_keys=True, separators=(",", ":"),
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _moved(job: Job, baseline: str) -> bool:
+    return job.state.is_terminal or job.time_updated > baseline
+
+
+def _check_cancellable(job: Job) -> None:
+    if job.state.is_terminal:
+        raise Conflict(f"job {job.id} already finished: {job.state.value}",
+                       details={"state": job.state.value})
+    if job.state is JobState.RUNNING and not job.abortable:
+        raise Conflict(f"job {job.id} is running and its method ({job.method}) is not abortable",
+                       details={"state": job.state.value, "abortable": False})
 
 
 def _visible(job: Job, caller: Caller) -> bool:

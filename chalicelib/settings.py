@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
+DAY = 24 * 3600
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -13,6 +15,14 @@ class Settings:
     bucket_name: str
     state_machine_arn: str
     progress_interval: float = 1.0
+    # CloudSigma keeps job history 3 days; transient jobs (TrueNAS) go soon
+    # after finishing, but not at once, so a client can still read the outcome.
+    retention_seconds: int = 3 * DAY
+    transient_retention_seconds: int = 600
+    # How long a cancelled handler may keep running before its execution is stopped.
+    abort_grace_seconds: int = 30
+    # Results larger than this go to S3: small items keep every read and write cheap.
+    inline_result_bytes: int = 16 * 1024
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -21,6 +31,12 @@ class Settings:
             bucket_name=_required("JOBS_BUCKET"),
             state_machine_arn=_required("JOBS_STATE_MACHINE_ARN"),
             progress_interval=float(os.environ.get("JOBS_PROGRESS_INTERVAL", "1.0")),
+            retention_seconds=int(os.environ.get("JOBS_RETENTION_SECONDS", 3 * DAY)),
+            transient_retention_seconds=int(
+                os.environ.get("JOBS_TRANSIENT_RETENTION_SECONDS", 600)
+            ),
+            abort_grace_seconds=int(os.environ.get("JOBS_ABORT_GRACE_SECONDS", 30)),
+            inline_result_bytes=int(os.environ.get("JOBS_INLINE_RESULT_BYTES", 16 * 1024)),
         )
 
 

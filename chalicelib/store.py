@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from chalicelib import items, keys
 from chalicelib.errors import ServiceUnavailable, TransitionRejected
 from chalicelib.models import Job, Outcome, Progress
-from chalicelib.states import JobState, sources_of
+from chalicelib.states import JobState
 
 THROTTLING_CODES = frozenset({
     "ProvisionedThroughputExceededException",
@@ -23,7 +23,25 @@ THROTTLING_CODES = frozenset({
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
+    "TransactionConflictException",
 })
+ACTIVE = (JobState.WAITING, JobState.RUNNING)
+
+
+class DuplicateJob(Exception):
+    """A job with this id exists already (a retried idempotent submit)."""
+
+    def __init__(self, existing: Job) -> None:
+        super().__init__(existing.id)
+        self.existing = existing
+
+
+class LockHeld(Exception):
+    """Another job holds the lock; `holder_id` names it."""
+
+    def __init__(self, holder_id: str) -> None:
+        super().__init__(holder_id)
+        self.holder_id = holder_id
 
 
 class JobStore:
@@ -32,13 +50,19 @@ class JobStore:
         self._table = table_name
 
     def create(self, job: Job) -> None:
-        # attribute_not_exists: two creates that drew the same id (or a
-        # retried create) can never overwrite a job that already exists.
-        with self._translated(job.id):
-            self._client.put_item(
-                TableName=self._table,
-                Item=items.to_item(job),
-                ConditionExpression="attribute_not_exists(id)",
+        # attribute_not_exists: a retried idempotent submit (same derived id)
+        # or an id collision can never overwrite a job; the loser gets the
+        # existing record back in the same call.
+        with self._translated(job.id, creating=True):
+            self._client.put_item(**self._new_job_put(job))
+
+    def create_locked(self, job: Job, lock_id: str, stale_holder: str | None) -> None:
+        """Create `job` holding `lock_id`, atomically. The lock must be free, or
+        still name `stale_holder` (a finished job that no longer holds it)."""
+        lock = _LockPut(self._table, lock_id, job.id, job.expires_at, stale_holder)
+        with self._translated(job.id, creating=True):
+            self._client.transact_write_items(
+                TransactItems=[{"Put": lock.request()}, {"Put": self._new_job_put(job)}]
             )
 
     def get(self, job_id: str) -> Job | None:
@@ -47,91 +71,195 @@ class JobStore:
                 TableName=self._table, Key=_key(job_id), ConsistentRead=True
             )
         item = answer.get("Item")
-        return items.from_item(item) if item else None
+        return items.from_item(item) if item and "method" in item else None
+
+    def join(self, job_id: str, message_id: str) -> Job:
+        """Append a caller's request id to an unfinished job (TrueNAS dedup)."""
+        update = _Update()
+        update.set("message_ids", {"L": [{"S": message_id}]}, append=True)
+        # Only an unfinished job can be joined; a finished one frees its lock.
+        return self._apply(job_id, update, update.state_in(ACTIVE))
 
     def claim(self, job_id: str, tenant_id: str, now: str) -> Job:
         """WAITING -> RUNNING; returns the whole record, so the worker needs no read."""
+        update = _state_update(JobState.RUNNING, tenant_id, now)
+        update.set("time_started", {"S": now})
         # Condition on WAITING: a cancel that won first, or a duplicate
         # invocation of the worker, finds the job taken and runs nothing.
-        return self._transition(
-            job_id,
-            target=JobState.RUNNING,
-            sets={"time_started": {"S": now}},
-            now=now,
-            tenant_id=tenant_id,
-        )
+        return self._apply(job_id, update, update.state_in([JobState.WAITING]))
 
     def report_progress(self, job_id: str, progress: Progress, now: str) -> None:
-        # Only a RUNNING job takes progress; once a cancel or a finish has
-        # landed, the condition fails and the caller learns the real state.
-        with self._translated(job_id):
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(job_id),
-                UpdateExpression="SET progress = :progress, time_updated = :now",
-                ConditionExpression="#state = :running",
-                ExpressionAttributeNames={"#state": "state"},
-                ExpressionAttributeValues={
-                    ":progress": items.progress_value(progress),
-                    ":now": {"S": now},
-                    ":running": items.state_value(JobState.RUNNING),
-                },
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
+        update = _Update()
+        update.set("progress", items.progress_value(progress))
+        update.set("time_updated", {"S": now})
+        # Only a RUNNING job takes progress. Once a cancel or a finish has
+        # landed the condition fails, and that failure is how the handler
+        # learns it was aborted: noticing costs no extra call.
+        self._apply(job_id, update, update.state_in([JobState.RUNNING]), returns=False)
 
     def finish(self, job: Job, outcome: Outcome, now: str) -> Job:
         """RUNNING -> a terminal state, with the outcome, in one write."""
-        sets: dict[str, Any] = {"time_finished": {"S": now}}
-        for field, value in _outcome_attributes(outcome).items():
-            sets[field] = value
-        return self._transition(
-            job.id, target=outcome.state, sets=sets, now=now, tenant_id=job.tenant_id
-        )
+        update = _state_update(outcome.state, job.tenant_id, now)
+        update.set("time_finished", {"S": now})
+        for name, value in _outcome_attributes(outcome).items():
+            update.set(name, value)
+        update.remove("active_shard")
+        # A cancel that landed first keeps its ABORTED: terminal states stand.
+        return self._apply(job.id, update, update.state_in([JobState.RUNNING]))
 
-    def _transition(
-        self,
-        job_id: str,
-        target: JobState,
-        sets: dict[str, Any],
-        now: str,
-        tenant_id: str,
-    ) -> Job:
-        values: dict[str, Any] = {":target": items.state_value(target), ":now": {"S": now}}
-        names = {"#state": "state"}
-        assignments = ["#state = :target", "time_updated = :now"]
-        # Placeholders for every name: "error" and "result" are reserved words.
-        for index, (name, value) in enumerate(sorted(sets.items())):
-            assignments.append(f"#n{index} = :v{index}")
-            names[f"#n{index}"] = name
-            values[f":v{index}"] = value
-        assignments.append("tenant_state = :tenant_state")
-        values[":tenant_state"] = {"S": keys.tenant_state(tenant_id, target)}
-        sources = sources_of(target)
-        for index, source in enumerate(sources):
-            values[f":from{index}"] = items.state_value(source)
-        expression = "SET " + ", ".join(assignments)
-        if target.is_terminal:
-            expression += " REMOVE active_shard"
-        condition = "#state IN (" + ", ".join(f":from{i}" for i in range(len(sources))) + ")"
-        with self._translated(job_id):
-            answer = self._client.update_item(
+    def abort(self, job: Job, now: str, reason: str, expires_at: int | None,
+              stop_deadline: str | None) -> Job:
+        """WAITING -> ABORTED, or RUNNING -> ABORTED for an abortable job.
+
+        A RUNNING job keeps its place in the active index with a deadline:
+        its handler is told through its next progress write, and the sweeper
+        stops the execution if it is still going after the deadline.
+        """
+        update = _state_update(JobState.ABORTED, job.tenant_id, now)
+        update.set("time_finished", {"S": now})
+        update.set("error", {"S": reason})
+        if expires_at is not None:
+            update.set("expires_at", {"N": str(expires_at)})
+        if job.state is JobState.RUNNING and stop_deadline:
+            update.set("abort_deadline", {"S": stop_deadline})
+            update.set("active_shard", {"S": keys.stopping_shard(job.id)})
+            condition = update.state_in([JobState.RUNNING]) + " AND abortable = " + \
+                update.value({"BOOL": True})
+        else:
+            update.remove("active_shard")
+            condition = update.state_in([JobState.WAITING])
+        # Conditioned on the state we read: a start or a finish that raced us
+        # makes this fail, and the caller decides again on the new state.
+        return self._apply(job.id, update, condition)
+
+    def release(self, job_id: str) -> None:
+        """Drop an aborted job from the active index once its execution ended."""
+        update = _Update()
+        update.remove("active_shard")
+        update.remove("abort_deadline")
+        self._apply(job_id, update, update.state_in([JobState.ABORTED]), returns=False)
+
+    def active_page(self, shard: str, limit: int) -> list[dict[str, Any]]:
+        """Jobs of one partition of the sparse by_active index (see keys.py)."""
+        with self._translated(shard):
+            answer = self._client.query(
                 TableName=self._table,
-                Key=_key(job_id),
-                UpdateExpression=expression,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_NEW",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                IndexName=keys.BY_ACTIVE,
+                KeyConditionExpression="active_shard = :shard",
+                ExpressionAttributeValues={":shard": {"S": shard}},
+                Limit=limit,
             )
-        return items.from_item(answer["Attributes"])
+        return [items.deserialize(item) for item in answer.get("Items", [])]
+
+    def _new_job_put(self, job: Job) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Item": items.to_item(job),
+            "ConditionExpression": "attribute_not_exists(id)",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+    def _apply(self, job_id: str, update: _Update, condition: str, returns: bool = True) -> Job:
+        request = update.request(self._table, _key(job_id), condition)
+        if returns:
+            request["ReturnValues"] = "ALL_NEW"
+        with self._translated(job_id):
+            answer = self._client.update_item(**request)
+        return items.from_item(answer["Attributes"]) if returns else None  # type: ignore[return-value]
 
     @contextmanager
-    def _translated(self, job_id: str) -> Iterator[None]:
+    def _translated(self, job_id: str, creating: bool = False) -> Iterator[None]:
         try:
             yield
         except ClientError as exc:
-            raise _translate(exc, job_id) from exc
+            raise _translate(exc, job_id, creating) from exc
+
+
+class _Update:
+    """Builds an UpdateExpression with a placeholder for every name and value
+    ("error", "result" and "state" are reserved words)."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+        self._sets: list[str] = []
+        self._removes: list[str] = []
+
+    def name(self, attribute: str) -> str:
+        placeholder = f"#n{len(self.names)}"
+        self.names[placeholder] = attribute
+        return placeholder
+
+    def value(self, value: dict[str, Any]) -> str:
+        placeholder = f":v{len(self.values)}"
+        self.values[placeholder] = value
+        return placeholder
+
+    def set(self, attribute: str, value: dict[str, Any], append: bool = False) -> None:
+        name, new = self.name(attribute), self.value(value)
+        if append:
+            empty = self.value({"L": []})
+            self._sets.append(f"{name} = list_append(if_not_exists({name}, {empty}), {new})")
+        else:
+            self._sets.append(f"{name} = {new}")
+
+    def remove(self, attribute: str) -> None:
+        self._removes.append(self.name(attribute))
+
+    def state_in(self, states: list[JobState] | tuple[JobState, ...]) -> str:
+        options = ", ".join(self.value(items.state_value(s)) for s in states)
+        return f"{self.name('state')} IN ({options})"
+
+    def request(self, table: str, key: dict[str, Any], condition: str) -> dict[str, Any]:
+        expression = ""
+        if self._sets:
+            expression += "SET " + ", ".join(self._sets)
+        if self._removes:
+            expression += " REMOVE " + ", ".join(self._removes)
+        request: dict[str, Any] = {
+            "TableName": table,
+            "Key": key,
+            "UpdateExpression": expression.strip(),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": self.names,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        if self.values:
+            request["ExpressionAttributeValues"] = self.values
+        return request
+
+
+class _LockPut:
+    def __init__(self, table: str, lock_id: str, job_id: str, expires_at: int | None,
+                 stale_holder: str | None) -> None:
+        self._table, self._lock_id, self._job_id = table, lock_id, job_id
+        self._expires_at, self._stale_holder = expires_at, stale_holder
+
+    def request(self) -> dict[str, Any]:
+        item: dict[str, Any] = {"id": {"S": self._lock_id}, "holder": {"S": self._job_id}}
+        if self._expires_at is not None:
+            item["expires_at"] = {"N": str(self._expires_at)}
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "Item": item,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+        # Free, or still held by the finished job we saw: two submitters that
+        # both saw the same stale holder cannot both take the lock.
+        if self._stale_holder is None:
+            request["ConditionExpression"] = "attribute_not_exists(id)"
+        else:
+            request["ConditionExpression"] = "holder = :stale"
+            request["ExpressionAttributeValues"] = {":stale": {"S": self._stale_holder}}
+        return request
+
+
+def _state_update(target: JobState, tenant_id: str, now: str) -> _Update:
+    update = _Update()
+    update.set("state", items.state_value(target))
+    update.set("time_updated", {"S": now})
+    update.set("tenant_state", {"S": keys.tenant_state(tenant_id, target)})
+    return update
 
 
 def _key(job_id: str) -> dict[str, Any]:
@@ -142,7 +270,7 @@ def _outcome_attributes(outcome: Outcome) -> dict[str, Any]:
     attributes: dict[str, Any] = {}
     if outcome.result is not None:
         attributes["result"] = {"S": items.dumps(outcome.result)}
-    for field in ("result_encoding_error", "error", "exception"):
+    for field in ("result_encoding_error", "error", "exception", "result_ref"):
         value = getattr(outcome, field)
         if value is not None:
             attributes[field] = {"S": value}
@@ -150,15 +278,31 @@ def _outcome_attributes(outcome: Outcome) -> dict[str, Any]:
         attributes["exc_info"] = items.exc_info_value(outcome.exc_info)
     if outcome.progress is not None:
         attributes["progress"] = items.progress_value(outcome.progress)
+    if outcome.expires_at is not None:
+        attributes["expires_at"] = {"N": str(outcome.expires_at)}
     return attributes
 
 
-def _translate(exc: ClientError, job_id: str) -> Exception:
+def _translate(exc: ClientError, job_id: str, creating: bool) -> Exception:
     code = exc.response.get("Error", {}).get("Code", "")
     if code == "ConditionalCheckFailedException":
         old = exc.response.get("Item")
-        state = old.get("state", {}).get("S") if old else None
-        return TransitionRejected(job_id, state)
+        if creating and old:
+            return DuplicateJob(items.from_item(old))
+        return TransitionRejected(job_id, old.get("state", {}).get("S") if old else None)
+    if code == "TransactionCanceledException":
+        return _cancelled_transaction(job_id, exc.response.get("CancellationReasons", []))
     if code in THROTTLING_CODES:
         return ServiceUnavailable(f"the job store is busy ({code}); retry shortly")
     return exc
+
+
+def _cancelled_transaction(job_id: str, reasons: list[dict[str, Any]]) -> Exception:
+    lock_reason = reasons[0] if reasons else {}
+    job_reason = reasons[1] if len(reasons) > 1 else {}
+    if job_reason.get("Code") == "ConditionalCheckFailed" and job_reason.get("Item"):
+        return DuplicateJob(items.from_item(job_reason["Item"]))
+    if lock_reason.get("Code") == "ConditionalCheckFailed":
+        holder = lock_reason.get("Item", {}).get("holder", {}).get("S")
+        return LockHeld(holder) if holder else TransitionRejected(job_id, None)
+    return ServiceUnavailable("the job store could not complete the write; retry shortly")

@@ -11,11 +11,13 @@ from functools import cached_property
 
 from chalicelib import methods  # noqa: F401  (registers the job methods)
 from chalicelib.aws import AwsClients
+from chalicelib.blobs import Blobs
 from chalicelib.clock import system_clock
 from chalicelib.registry import registry
 from chalicelib.service import JobService
 from chalicelib.settings import Settings
 from chalicelib.store import JobStore
+from chalicelib.sweeper import Sweeper
 from chalicelib.worker import Worker
 from chalicelib.workflow import Workflow
 
@@ -34,12 +36,21 @@ class Services:
         return Workflow(self.clients.stepfunctions, self.settings.state_machine_arn)
 
     @cached_property
+    def blobs(self) -> Blobs:
+        return Blobs(self.clients.s3, self.settings.bucket_name)
+
+    @cached_property
     def jobs(self) -> JobService:
-        return JobService(self.store, self.workflow, registry, system_clock)
+        return JobService(self.store, self.workflow, self.blobs, registry, self.settings,
+                          system_clock)
 
     @cached_property
     def worker(self) -> Worker:
-        return Worker(self.store, registry, system_clock, self.settings.progress_interval)
+        return Worker(self.store, self.blobs, registry, self.settings, system_clock)
+
+    @cached_property
+    def sweeper(self) -> Sweeper:
+        return Sweeper(self.store, self.workflow, system_clock)
 
 
 _lock = threading.Lock()

@@ -34,6 +34,20 @@ class Workflow:
                 raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
             raise
 
+    def stop(self, job_id: str, error: str, cause: str) -> None:
+        """Stop the job's execution; one that already ended or never started is fine."""
+        try:
+            self._client.stop_execution(
+                executionArn=self.execution_arn(job_id), error=error, cause=cause[:32000]
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("ExecutionDoesNotExist", "ExecutionNotFound"):
+                return
+            if code in THROTTLING_CODES:
+                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
+            raise
+
     def execution_arn(self, job_id: str) -> str:
         prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:")
         return f"{prefix}:{job_id}"

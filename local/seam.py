@@ -1,4 +1,4 @@
-"""The one seam between moto and our Lambdas, for the tests and the local server.
+"""The one seam between moto and our code, for the tests and the local server.
 
 moto executes the state machine's Lambda tasks by calling
 `moto.awslambda_simple.models.LambdaSimpleBackend.invoke`, which without
@@ -6,6 +6,10 @@ Docker only echoes its input. `install` replaces that method with one that
 calls our real Lambda handler in this process, with the event the state
 machine built. A handler that raises answers like a crashed Lambda
 (`X-Amz-Function-Error: Unhandled`), so the state machine's Catch runs.
+
+It also makes moto's DynamoDB apply each request atomically, as DynamoDB
+does: moto checks a condition and writes in plain Python with no lock, so
+two threads could both pass a condition that only one may pass.
 """
 
 from __future__ import annotations
@@ -18,12 +22,15 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.dynamodb.responses import DynamoHandler
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 _handlers: dict[str, LambdaHandler] = {}
 _original_invoke = LambdaSimpleBackend.invoke
+_original_dynamodb_action = DynamoHandler.call_action
 _lock = threading.Lock()
+_dynamodb_lock = threading.RLock()
 
 
 class LocalLambdaContext:
@@ -45,12 +52,19 @@ def install(handlers: dict[str, LambdaHandler]) -> None:
         _handlers.clear()
         _handlers.update(handlers)
         LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+        DynamoHandler.call_action = _atomic_dynamodb_action  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     with _lock:
         _handlers.clear()
         LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
+        DynamoHandler.call_action = _original_dynamodb_action  # type: ignore[method-assign]
+
+
+def _atomic_dynamodb_action(self: DynamoHandler) -> Any:
+    with _dynamodb_lock:
+        return _original_dynamodb_action(self)
 
 
 def _invoke(

@@ -14,6 +14,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 from pathlib import Path
 
 import requests
@@ -75,10 +76,28 @@ def prepare(moto_port: int) -> Provisioned:
     return provisioned
 
 
+def start_sweeper(every_seconds: float) -> threading.Thread:
+    """The scheduled sweeper Lambda of a deployment, as a thread on the same code."""
+    from chalicelib.wiring import services
+
+    def loop() -> None:
+        while True:
+            try:
+                services().sweeper.sweep()
+            except Exception:  # keep sweeping; the next run retries
+                logging.getLogger("jobapi.local").exception("sweep failed")
+            threading.Event().wait(every_seconds)
+
+    thread = threading.Thread(target=loop, name="sweeper", daemon=True)
+    thread.start()
+    return thread
+
+
 def serve(port: int, moto_port: int) -> None:
     from chalice.cli.factory import CLIFactory
 
     prepare(moto_port)
+    start_sweeper(float(os.environ.get("JOBS_SWEEP_SECONDS", "10")))
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="local")
     server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)

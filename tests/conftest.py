@@ -29,6 +29,7 @@ from chalicelib.aws import AwsClients
 from local import seam
 from local.provision import Provisioned, provision
 from local.server import MOTO_CONFIG
+from tests import methods_for_tests  # noqa: F401  (registers the test.* methods)
 from tests.helpers import JobsClient
 
 

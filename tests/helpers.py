@@ -4,6 +4,7 @@ and waiting for a job to reach a state (bounded; never a timing assertion)."""
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -58,3 +59,38 @@ def wait_until(read: Callable[[], Any], done: Callable[[Any], bool], timeout: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"gave up waiting after {timeout}s; last value: {value!r}")
         time.sleep(0.02)
+
+
+class CallRecorder:
+    """Records every AWS call the app's own clients make (botocore event hooks;
+    moto's interpreter uses clients of its own, which are not counted)."""
+
+    def __init__(self, *clients: Any) -> None:
+        self.calls: list[tuple[str, dict[str, Any]]] = []
+        self.threads: list[str] = []
+        for client in clients:
+            client.meta.events.register("provide-client-params.*.*", self._record)
+
+    def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        self.threads.append(threading.current_thread().name)
+        self.calls.append((model.name, dict(params)))
+
+    def names(self) -> list[str]:
+        return [name for name, _ in self.calls]
+
+    def outside_main_thread(self, since: int = 0) -> list[tuple[str, dict[str, Any]]]:
+        """The calls made by the worker (moto runs executions in threads of its own)."""
+        main = threading.main_thread().name
+        return [call for call, thread in zip(self.calls, self.threads, strict=True)
+                if thread != main][since:]
+
+    def in_main_thread(self, since: int = 0) -> list[str]:
+        main = threading.main_thread().name
+        return [name for (name, _), thread in
+                list(zip(self.calls, self.threads, strict=True))[since:] if thread == main]
+
+    def count(self, *names: str) -> int:
+        return sum(1 for name, _ in self.calls if name in names)
+
+    def clear(self) -> None:
+        self.calls.clear()

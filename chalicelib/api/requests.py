@@ -7,20 +7,39 @@ import uuid
 from typing import Any
 
 from chalice.app import Request
+from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.caller import DEFAULT_TENANT, Caller
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.models import SubmitRequest
 from chalicelib.validation import parse
 
-MAX_BODY_BYTES = 1024 * 1024
+# A job's params live in its record (DynamoDB items stop at 400 KB); bigger
+# inputs belong in an upload.
+MAX_BODY_BYTES = 256 * 1024
+MAX_WAIT_SECONDS = 25  # under API Gateway's 29 s integration timeout
+IDEMPOTENCY_KEY_CHARS = set(
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
+)
+
+
+class JobQuery(BaseModel):
+    """Query parameters of GET /jobs/{id}."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    wait: float = Field(0, ge=0, le=MAX_WAIT_SECONDS, description="long-poll seconds")
+    since: str | None = Field(None, max_length=40, description="time_updated already seen")
+    raw_result: bool = False
 
 
 def json_body(request: Request | None) -> dict[str, Any]:
     request = _present(request)
     raw = request.raw_body or b""
     if len(raw) > MAX_BODY_BYTES:
-        raise BadRequest(f"the body is larger than {MAX_BODY_BYTES} bytes")
+        raise PayloadTooLarge(
+            f"the body is larger than {MAX_BODY_BYTES} bytes; upload big inputs as a file"
+        )
     if not raw.strip():
         raise BadRequest("the body is empty; send a JSON object")
     try:
@@ -34,6 +53,24 @@ def json_body(request: Request | None) -> dict[str, Any]:
 
 def submit_request(request: Request | None) -> SubmitRequest:
     return parse(SubmitRequest, json_body(request), "request body")
+
+
+def job_query(request: Request | None) -> JobQuery:
+    params = dict(_present(request).query_params or {})
+    return parse(JobQuery, params, "query parameters")
+
+
+def idempotency_key(request: Request | None) -> str | None:
+    headers: Any = _present(request).headers or {}
+    key = headers.get("idempotency-key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= 255 or not set(key) <= IDEMPOTENCY_KEY_CHARS:
+        raise BadRequest(
+            "the Idempotency-Key header must be 1 to 255 characters of letters, digits "
+            "and -_.:~+/="
+        )
+    return str(key)
 
 
 def caller_of(request: Request | None) -> Caller:

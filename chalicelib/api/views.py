@@ -1,11 +1,31 @@
-"""How a job looks to a client."""
+"""How a job looks to a client: the public fields, with secrets redacted."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.models import Job
+from chalicelib.models import PUBLIC_FIELDS, Job, JobView
+from chalicelib.redaction import Redactor
+
+SCRUBBED_FIELDS = ("description", "progress", "error", "exception", "exc_info", "logs_excerpt")
 
 
-def job_view(job: Job) -> dict[str, Any]:
-    return job.model_dump(mode="json")
+def job_view(job: Job, raw_result: bool = False) -> dict[str, Any]:
+    view = job.model_dump(mode="json", include=set(PUBLIC_FIELDS))
+    redactor = Redactor(job.secret_paths, job.arguments)
+    view["arguments"] = redactor.mask_arguments(view["arguments"])
+    for field in SCRUBBED_FIELDS:
+        view[field] = redactor.scrub(view[field])
+    if not raw_result:
+        view["result"] = redactor.scrub(view["result"])
+    return view
+
+
+def job_schema() -> dict[str, Any]:
+    schema = JobView.model_json_schema()
+    schema["$id"] = "/jobs/schema"
+    schema["description"] = (
+        "A job of the job API. Field names follow TrueNAS core.get_jobs; "
+        "states: WAITING, RUNNING, SUCCESS, FAILED, ABORTED."
+    )
+    return schema

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib.context import JobContext
 from chalicelib.registry import job_method
@@ -53,3 +53,23 @@ class DemoFailure(Exception):
 def fail(ctx: JobContext, params: FailParams) -> None:
     """Raises DemoFailure with `message`."""
     raise DemoFailure(params.message)
+
+
+class SecretParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    username: str = Field(max_length=200)
+    password: SecretStr = Field(description="never shown in any answer, log or error")
+    fail: bool = Field(False, description="fail with an error that mentions the password")
+
+
+@job_method("demo.secret", params=SecretParams)
+def secret(ctx: JobContext, params: SecretParams) -> dict[str, Any]:
+    """Uses a password and tries to leak it everywhere (log, progress, error,
+    result), to show that redaction catches every one."""
+    password = params.password.get_secret_value()
+    ctx.log.info("logging in as %s with password %s", params.username, password)
+    ctx.set_progress(50, f"authenticated {params.username} with {password}")
+    if params.fail:
+        raise PermissionError(f"login refused for {params.username} with password {password}")
+    return {"username": params.username, "password_used": password, "login": "ok"}

@@ -55,8 +55,12 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
 ) -> None:
     infra = load_template()["Resources"]
     table = infra["JobsTable"]["Properties"]["TableName"]["Fn::Sub"]
-    roles = {infra[r]["Properties"]["RoleName"]["Fn::Sub"] for r in ("ApiRole", "WorkerRole")}
-    for name in ("APIHandler", "Worker"):
+    roles = {infra[r]["Properties"]["RoleName"]["Fn::Sub"]
+             for r in ("ApiRole", "WorkerRole", "SweeperRole")}
+    functions = [name for name, resource in packaged["Resources"].items()
+                 if resource["Type"] == "AWS::Serverless::Function"]
+    assert sorted(functions) == ["APIHandler", "Sweep", "Worker"]
+    for name in functions:
         function = packaged["Resources"][name]["Properties"]
         variables = function["Environment"]["Variables"]
 

@@ -1,0 +1,62 @@
+"""The sweeper: a scheduled Lambda (and, locally, a background thread) that
+repairs what a single request cannot. Its work is bounded per run and reads
+only the sparse by_active index, never the whole table.
+
+Now: stop the executions of cancelled jobs whose handlers ignored the cancel
+past their grace period.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, field
+
+from chalicelib import keys
+from chalicelib.clock import Clock, iso
+from chalicelib.errors import TransitionRejected
+from chalicelib.states import JobState
+from chalicelib.store import JobStore
+from chalicelib.workflow import Workflow
+
+BATCH = 100
+
+
+@dataclass
+class SweepReport:
+    stopped: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, list[str]]:
+        return {"stopped": self.stopped}
+
+
+class Sweeper:
+    def __init__(self, store: JobStore, workflow: Workflow, clock: Clock) -> None:
+        self._store = store
+        self._workflow = workflow
+        self._clock = clock
+
+    def sweep(self) -> SweepReport:
+        report = SweepReport()
+        report.stopped = self.stop_overdue_aborts()
+        return report
+
+    def stop_overdue_aborts(self) -> list[str]:
+        now = iso(self._clock())
+        stopped = []
+        for shard in keys.stopping_shards():
+            for entry in self._store.active_page(shard, BATCH):
+                if entry.get("state") != JobState.ABORTED.value:
+                    continue
+                if entry.get("abort_deadline", "") > now:
+                    continue
+                self._stop(entry["id"])
+                stopped.append(entry["id"])
+        return stopped
+
+    def _stop(self, job_id: str) -> None:
+        # Stop first, then release: a crash between the two leaves the job in
+        # the stopping partition, and the next run stops it again (a no-op).
+        self._workflow.stop(job_id, "Job.Aborted",
+                            "cancelled; the handler did not stop within the grace period")
+        with contextlib.suppress(TransitionRejected):
+            self._store.release(job_id)

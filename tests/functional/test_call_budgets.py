@@ -1,0 +1,123 @@
+"""Exact AWS call counts per operation (botocore event hooks on the app's own
+clients). Counts are exact; nothing here is timed."""
+
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Any
+
+import app as job_app
+from chalicelib.wiring import services
+from local import seam
+from local.provision import Provisioned
+from tests.helpers import CallRecorder, JobsClient, wait_until
+
+
+def seconds_between(start: str, end: str) -> float:
+    parse = datetime.fromisoformat
+    return (parse(end) - parse(start)).total_seconds()
+
+
+def recorder() -> CallRecorder:
+    clients = services().clients
+    return CallRecorder(clients.dynamodb, clients.stepfunctions, clients.s3)
+
+
+def hold_the_worker(aws: Provisioned) -> threading.Event:
+    """The worker Lambda waits for the event, so the API's calls count alone."""
+    go = threading.Event()
+
+    def held(event: dict[str, Any], context: Any) -> Any:
+        go.wait(30)
+        return job_app.worker(event, context)
+
+    seam.install({aws.worker_function: held})
+    return go
+
+
+def test_create_is_one_write_and_one_start(jobs: JobsClient, aws: Provisioned) -> None:
+    go = hold_the_worker(aws)
+    calls = recorder()
+
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    create = calls.names()
+    go.set()
+    jobs.wait_for(job_id)
+
+    assert create == ["PutItem", "StartExecution"]
+
+
+def test_get_is_one_read(jobs: JobsClient) -> None:
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    jobs.wait_for(job_id)
+    calls = recorder()
+
+    jobs.get(job_id)
+
+    assert calls.names() == ["GetItem"]
+
+
+def test_a_leaf_job_costs_the_worker_a_claim_and_a_finish(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    go = hold_the_worker(aws)
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    calls = recorder()
+
+    go.set()
+    jobs.wait_for(job_id)
+    worker_calls = [name for name, _ in calls.outside_main_thread()]
+
+    assert worker_calls == ["UpdateItem", "UpdateItem"]  # claim (returns the record), finish
+
+
+def test_ten_thousand_progress_reports_cost_about_one_write_per_interval(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    interval = services().settings.progress_interval
+    seconds = 2.0
+    go = hold_the_worker(aws)
+    job_id = jobs.submit("test.progress_storm", {"reports": 10_000, "seconds": seconds}).body["id"]
+    calls = recorder()
+
+    go.set()
+    job = jobs.wait_for(job_id)
+    worker_calls = [name for name, _ in calls.outside_main_thread()]
+    progress_writes = len(worker_calls) - 2  # minus claim and finish
+
+    ran_for = seconds_between(job["time_started"], job["time_finished"])
+
+    assert job["state"] == "SUCCESS" and job["result"] == 10_000
+    assert set(worker_calls) == {"UpdateItem"}
+    assert 1 <= progress_writes <= ran_for / interval + 2
+    assert job["progress"]["percent"] == 100
+    assert job["progress"]["description"] == "report 9999"  # the last value landed
+
+
+def test_noticing_a_cancel_costs_no_extra_call(jobs: JobsClient, aws: Provisioned) -> None:
+    go = hold_the_worker(aws)
+    job_id = jobs.submit("demo.sleep", {"seconds": 60, "steps": 600}).body["id"]
+    calls = recorder()
+    go.set()
+    jobs.wait_for(job_id, lambda job: (job["progress"]["percent"] or 0) > 0)
+    mark = len(calls.calls)
+    worker_mark = len(calls.outside_main_thread())
+
+    jobs.request("POST", f"/jobs/{job_id}/cancel")
+    cancel_calls = calls.in_main_thread(since=mark)
+    wait_until(lambda: calls.outside_main_thread(worker_mark),
+               lambda after: after and "REMOVE" in after[-1][1]["UpdateExpression"])
+    after = calls.outside_main_thread(worker_mark)
+
+    assert cancel_calls == ["GetItem", "UpdateItem"]
+    # The worker learns of the cancel from a progress write it makes anyway
+    # (rejected), then makes one write in place of its finish: no read, no
+    # extra call. A progress write already in flight may land just before.
+    *progress, release = after
+    assert all(name == "UpdateItem" and "progress" in params["ExpressionAttributeNames"].values()
+               for name, params in progress)
+    assert 1 <= len(progress) <= 2
+    assert release[0] == "UpdateItem"
+    assert "active_shard" in release[1]["ExpressionAttributeNames"].values()
+    assert jobs.get(job_id).body["state"] == "ABORTED"

@@ -1,0 +1,154 @@
+"""POST /jobs/{id}/cancel: every state, and handlers that do or do not cooperate."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import boto3
+
+import app as job_app
+from chalicelib.clock import system_clock
+from chalicelib.sweeper import Sweeper
+from chalicelib.wiring import services
+from local import seam
+from local.provision import Provisioned
+from tests.helpers import CallRecorder, JobsClient, wait_until
+from tests.methods_for_tests import gate
+
+
+def cancel(jobs: JobsClient, job_id: str):  # type: ignore[no-untyped-def]
+    return jobs.request("POST", f"/jobs/{job_id}/cancel")
+
+
+def execution_status(job_id: str) -> str:
+    arn = services().workflow.execution_arn(job_id)
+    return str(boto3.client("stepfunctions").describe_execution(executionArn=arn)["status"])
+
+
+def test_a_waiting_job_goes_straight_to_aborted_and_never_runs(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    lambda_starts = threading.Event()
+    ran: list[dict[str, Any]] = []
+
+    def slow_cold_start(event: dict[str, Any], context: Any) -> Any:
+        lambda_starts.wait(30)
+        answer = job_app.worker(event, context)
+        ran.append(answer)
+        return answer
+
+    seam.install({aws.worker_function: slow_cold_start})
+    job_id = jobs.submit("demo.echo", {"x": 1}).body["id"]
+
+    answer = cancel(jobs, job_id)
+    lambda_starts.set()
+
+    assert answer.status == 200
+    assert answer.body["state"] == "ABORTED"
+    assert answer.body["time_started"] is None
+    wait_until(lambda: ran, bool)
+    assert ran == [{"job_id": job_id, "state": "ABORTED", "ran": False}]
+    assert jobs.get(job_id).body["result"] is None
+
+
+def test_a_running_abortable_job_is_told_and_stops_early(jobs: JobsClient) -> None:
+    job_id = jobs.submit("demo.sleep", {"seconds": 60, "steps": 600}).body["id"]
+    jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+
+    answer = cancel(jobs, job_id)
+
+    assert answer.status == 200 and answer.body["state"] == "ABORTED"
+    assert answer.body["error"] == "aborted by request"
+    # The handler notices on its next progress write and returns long before
+    # its 60 s: the execution ends and the job is still ABORTED.
+    wait_until(lambda: execution_status(job_id), lambda s: s != "RUNNING", timeout=20)
+    job = jobs.get(job_id).body
+    assert job["state"] == "ABORTED"
+    assert job["result"] is None
+    assert job["progress"]["percent"] != 100
+
+
+def test_a_handler_that_ignores_the_cancel_is_stopped_after_the_grace_period(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    name = str(uuid.uuid4())
+    job_id = jobs.submit("test.stubborn", {"gate": name}).body["id"]
+    jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+    assert cancel(jobs, job_id).body["state"] == "ABORTED"
+
+    store, workflow = services().store, services().workflow
+    recorder = CallRecorder(services().clients.stepfunctions)
+    early = Sweeper(store, workflow, clock=system_clock).sweep()
+    late = Sweeper(store, workflow, clock=lambda: system_clock() + 3600).sweep()
+
+    assert job_id not in early.stopped  # still inside its grace period
+    assert late.stopped == [job_id]
+    # moto records StopExecution but does not stop an interpreted execution,
+    # so the call itself is what can be checked here.
+    stops = [params for name, params in recorder.calls if name == "StopExecution"]
+    assert [s["executionArn"] for s in stops] == [workflow.execution_arn(job_id)]
+    assert Sweeper(store, workflow, clock=lambda: system_clock() + 3600).sweep().stopped == []
+    gate(name).set()  # the handler finally returns: its finish must not land
+    wait_until(lambda: jobs.get(job_id).body, lambda job: job["state"] == "ABORTED")
+    assert jobs.get(job_id).body["result"] is None
+
+
+def test_a_handler_that_ends_within_the_grace_period_leaves_nothing_to_stop(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    name = str(uuid.uuid4())
+    job_id = jobs.submit("test.stubborn", {"gate": name}).body["id"]
+    jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+    cancel(jobs, job_id)
+    gate(name).set()
+    wait_until(lambda: execution_status(job_id), lambda s: s != "RUNNING")
+
+    sweep = Sweeper(services().store, services().workflow, lambda: system_clock() + 3600)
+
+    assert sweep.sweep().stopped == []
+    assert execution_status(job_id) == "SUCCEEDED"
+    assert jobs.get(job_id).body["state"] == "ABORTED"
+
+
+def test_a_running_job_that_is_not_abortable_answers_409_and_keeps_running(
+    jobs: JobsClient,
+) -> None:
+    name = str(uuid.uuid4())
+    job_id = jobs.submit("test.blocking", {"gate": name}).body["id"]
+    jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+
+    answer = cancel(jobs, job_id)
+    gate(name).set()
+
+    assert answer.status == 409
+    assert answer.body["error"]["code"] == "conflict"
+    assert answer.body["error"]["details"] == {"state": "RUNNING", "abortable": False}
+    assert jobs.wait_for(job_id)["state"] == "SUCCESS"
+
+
+def test_a_finished_job_answers_409_with_its_state(jobs: JobsClient) -> None:
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    jobs.wait_for(job_id)
+
+    answer = cancel(jobs, job_id)
+
+    assert answer.status == 409
+    assert answer.body["error"]["details"] == {"state": "SUCCESS"}
+    assert "SUCCESS" in answer.body["error"]["message"]
+    assert jobs.get(job_id).body["state"] == "SUCCESS"
+
+
+def test_cancelling_an_unknown_job_is_404(jobs: JobsClient) -> None:
+    assert cancel(jobs, "no-such-job").status == 404
+
+
+def test_cancelling_twice_answers_409_the_second_time(jobs: JobsClient) -> None:
+    job_id = jobs.submit("demo.sleep", {"seconds": 30, "steps": 300}).body["id"]
+    jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+
+    first, second = cancel(jobs, job_id), cancel(jobs, job_id)
+
+    assert first.status == 200
+    assert second.status == 409 and second.body["error"]["details"] == {"state": "ABORTED"}

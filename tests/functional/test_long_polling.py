@@ -1,0 +1,63 @@
+"""GET /jobs/{id}?wait=N (NetApp long polling)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import pytest
+
+from chalicelib.wiring import services
+from tests.helpers import CallRecorder, JobsClient
+from tests.methods_for_tests import gate
+
+
+def test_a_long_poll_returns_when_the_job_moves(jobs: JobsClient) -> None:
+    name = str(uuid.uuid4())
+    job_id = jobs.submit("test.blocking", {"gate": name}).body["id"]
+    running = jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+
+    import threading
+
+    threading.Timer(0.5, gate(name).set).start()
+    answer = jobs.request("GET", f"/jobs/{job_id}?wait=20&since={running['time_updated']}")
+
+    assert answer.status == 200
+    assert answer.body["state"] == "SUCCESS"
+
+
+def test_a_long_poll_on_a_finished_job_answers_at_once_with_one_read(jobs: JobsClient) -> None:
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    jobs.wait_for(job_id)
+    recorder = CallRecorder(services().clients.dynamodb)
+
+    answer = jobs.request("GET", f"/jobs/{job_id}?wait=20")
+
+    assert answer.body["state"] == "SUCCESS"
+    assert recorder.names() == ["GetItem"]
+
+
+def test_a_long_poll_that_sees_no_change_reads_about_once_a_second(jobs: JobsClient) -> None:
+    name = str(uuid.uuid4())
+    job_id = jobs.submit("test.blocking", {"gate": name}).body["id"]
+    jobs.wait_for(job_id, lambda job: job["state"] == "RUNNING")
+    recorder = CallRecorder(services().clients.dynamodb)
+
+    started = time.monotonic()
+    answer = jobs.request("GET", f"/jobs/{job_id}?wait=3")
+    waited = time.monotonic() - started
+    gate(name).set()
+
+    assert answer.body["state"] == "RUNNING"
+    assert recorder.count("GetItem") <= waited + 2  # one read, then about one a second
+
+
+@pytest.mark.parametrize("query", ["wait=26", "wait=-1", "wait=soon", "colour=blue",
+                                   "raw_result=maybe"])
+def test_bad_query_parameters_are_400(jobs: JobsClient, query: str) -> None:
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+
+    answer = jobs.request("GET", f"/jobs/{job_id}?{query}")
+
+    assert answer.status == 400
+    assert query.split("=")[0] in answer.body["error"]["message"]

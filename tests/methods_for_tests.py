@@ -1,0 +1,113 @@
+"""Job methods that exist only for the tests, registered the way a deployer
+registers theirs. Gates let a test hold a handler at a known point."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from chalicelib.context import JobContext
+from chalicelib.registry import Retry, job_method
+
+GATES: dict[str, threading.Event] = {}
+ATTEMPTS: dict[str, int] = {}
+
+
+def gate(name: str) -> threading.Event:
+    return GATES.setdefault(name, threading.Event())
+
+
+class GateParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gate: str
+    key: str = "k"
+
+
+@job_method("test.stubborn", params=GateParams, abortable=True)
+def stubborn(ctx: JobContext, params: GateParams) -> str:
+    """Abortable, but never looks: it waits for its gate, whatever happens."""
+    gate(params.gate).wait(60)
+    return "finished anyway"
+
+
+@job_method("test.blocking", params=GateParams)
+def blocking(ctx: JobContext, params: GateParams) -> str:
+    """Not abortable; waits for its gate."""
+    gate(params.gate).wait(60)
+    return "released"
+
+
+@job_method("test.locked", params=GateParams, lock=lambda p: f"pool:{p.key}")
+def locked(ctx: JobContext, params: GateParams) -> str:
+    """Holds the lock pool:<key> until its gate opens."""
+    gate(params.gate).wait(60)
+    return "done"
+
+
+class FlakyParams(BaseModel):
+    name: str
+    failures: int
+    error: str = "ConnectionError"
+
+
+@job_method("test.flaky", params=FlakyParams,
+            retry=Retry(attempts=3, on=(ConnectionError,), delay=0.01))
+def flaky(ctx: JobContext, params: FlakyParams) -> dict[str, int]:
+    """Fails `failures` times with `error`, then succeeds."""
+    ATTEMPTS[params.name] = ATTEMPTS.get(params.name, 0) + 1
+    if ATTEMPTS[params.name] <= params.failures:
+        raise {"ConnectionError": ConnectionError, "ValueError": ValueError}[params.error](
+            f"attempt {ATTEMPTS[params.name]}"
+        )
+    return {"attempts": ATTEMPTS[params.name]}
+
+
+class SizeParams(BaseModel):
+    size: int
+
+
+@job_method("test.big_result", params=SizeParams)
+def big_result(ctx: JobContext, params: SizeParams) -> dict[str, str]:
+    return {"blob": "x" * params.size}
+
+
+class Unserialisable:
+    def __repr__(self) -> str:
+        return "<Unserialisable>"
+
+
+@job_method("test.unserialisable", params=SizeParams)
+def unserialisable(ctx: JobContext, params: SizeParams) -> Any:
+    return {"value": Unserialisable()}
+
+
+class DiskFull(OSError):
+    def __init__(self) -> None:
+        super().__init__(28, "No space left on device")
+        self.extra = {"pool": "tank", "free_bytes": 0}
+
+
+@job_method("test.disk_full", params=SizeParams)
+def disk_full(ctx: JobContext, params: SizeParams) -> None:
+    raise DiskFull()
+
+
+class StormParams(BaseModel):
+    reports: int
+    seconds: float
+
+
+@job_method("test.progress_storm", params=StormParams)
+def progress_storm(ctx: JobContext, params: StormParams) -> int:
+    """Reports progress `reports` times, spread over `seconds`."""
+    import time
+
+    pause = params.seconds / params.reports
+    for n in range(params.reports):
+        ctx.set_progress(100 * n // params.reports, f"report {n}")
+        if n % 100 == 0:
+            time.sleep(pause * 100)
+    return params.reports
