@@ -56,3 +56,35 @@ def test_methods_are_listed_over_http(server: LocalServer) -> None:
     answer = requests.get(f"{server.url}/methods", timeout=10)
 
     assert {"demo.echo", "demo.sleep", "demo.fail"} <= {m["name"] for m in answer.json()["methods"]}
+
+
+def test_simultaneous_duplicate_posts_with_one_key_make_one_job(server: LocalServer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    body = {"method": "demo.echo", "params": {"burst": "http"}}
+    headers = {"Idempotency-Key": "e2e-burst-1"}
+
+    def post(_: int) -> requests.Response:
+        return requests.post(f"{server.url}/jobs", json=body, headers=headers, timeout=30)
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(post, range(10)))
+
+    assert sorted(a.status_code for a in answers) == [200] * 9 + [202]
+    assert len({a.json()["id"] for a in answers}) == 1
+    job_id = answers[0].json()["id"]
+    assert wait_until(lambda: get_job(server, job_id), is_finished)["state"] == "SUCCESS"
+
+
+def test_a_job_can_be_watched_by_long_polling_and_cancelled_over_http(
+    server: LocalServer,
+) -> None:
+    sleep = {"method": "demo.sleep", "params": {"seconds": 30, "steps": 30}}
+    job = requests.post(f"{server.url}/jobs", json=sleep, timeout=10).json()
+    moved = requests.get(f"{server.url}/jobs/{job['id']}?wait=10&since={job['time_updated']}",
+                         timeout=30).json()
+
+    cancelled = requests.post(f"{server.url}/jobs/{job['id']}/cancel", timeout=10)
+
+    assert moved["state"] == "RUNNING"
+    assert cancelled.status_code == 200 and cancelled.json()["state"] == "ABORTED"

@@ -90,3 +90,37 @@ def test_claim_and_cancel_racing_on_a_waiting_job(aws: Provisioned, round_: int)
     assert final is not None
     expected = JobState.ABORTED if accepted["abort"] else JobState.RUNNING
     assert final.state is expected
+
+
+def test_cancels_racing_real_finishes_leave_consistent_jobs(aws: Provisioned) -> None:
+    """Cancel short jobs at every moment of their life through the real worker:
+    each ends ABORTED without a result or SUCCESS with one, and stays so."""
+    import time
+
+    from chalicelib.caller import Caller
+    from chalicelib.errors import Conflict
+    from chalicelib.models import SubmitRequest
+    from tests.helpers import wait_until
+
+    service, caller = services().jobs, Caller("default", request_id="r")
+    request = SubmitRequest(method="demo.sleep", params={"seconds": 0.3, "steps": 3})
+    submitted = [service.submit(request, caller).job.id for _ in range(12)]
+    outcomes: dict[str, str] = {}
+    for delay, job_id in enumerate(submitted):
+        time.sleep(0.05 * delay % 0.5)
+        try:
+            outcomes[job_id] = service.cancel(job_id, caller).state.value
+        except Conflict:
+            outcomes[job_id] = "finished first"
+
+    finals = {job_id: wait_until(lambda j=job_id: services().store.get(j),
+                                 lambda job: job.state.is_terminal) for job_id in submitted}
+    time.sleep(0.5)  # any late write from a worker would land by now
+    for job_id, job in finals.items():
+        again = services().store.get(job_id)
+        assert again is not None and again.state is job.state
+        if job.state is JobState.ABORTED:
+            assert outcomes[job_id] == "ABORTED" and job.result is None
+        else:
+            assert job.state is JobState.SUCCESS and outcomes[job_id] == "finished first"
+            assert job.result == {"slept": 0.3, "steps": 3}
