@@ -81,10 +81,15 @@ class Job(JobView):
 PUBLIC_FIELDS = frozenset(JobView.model_fields)
 
 
+# defer_build: each Lambda function builds only the models it uses (the
+# worker never parses a submit; the API never writes an outcome).
+DEFERRED = ConfigDict(defer_build=True)
+
+
 class SubmitRequest(BaseModel):
     """The body of `POST /jobs`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     method: str = Field(min_length=1, max_length=200)
     params: dict[str, Any] = Field(default_factory=dict)
@@ -94,6 +99,8 @@ class SubmitRequest(BaseModel):
 
 class Outcome(BaseModel):
     """How a run ended: what the worker writes with the terminal state."""
+
+    model_config = DEFERRED
 
     state: JobState
     result: Any = None

@@ -1,6 +1,10 @@
 """Coalesced progress: a handler may report as often as it likes; the store
 sees at most one write per interval, and the latest value always lands
 (the worker folds whatever is still pending into the finishing write).
+
+The first interval starts at the claim, so a job that ends within it pays no
+progress write at all: its finish carries the value. Intervals are measured
+on a monotonic clock (the timer's own), never on the wall clock.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ class ProgressReporter:
         self._lock = threading.Lock()
         self._pending: Progress | None = None
         self._latest = Progress()
-        self._last_write = float("-inf")
+        self._last_write = clock()
         self._timer: threading.Timer | None = None
         self._closed = False
         self.rejected_state: str | None = None

@@ -1,8 +1,9 @@
 """The worker: what the state machine's Lambda tasks run.
 
-A leaf job costs the worker two writes plus coalesced progress on the success
-path: claim (WAITING -> RUNNING, returning the record, so no read) and finish
-(RUNNING -> terminal, with the outcome, the last progress and the TTL).
+A leaf job costs the worker two writes on the success path, plus at most one
+progress write per interval after the first: claim (WAITING -> RUNNING,
+returning the record, so no read) and finish (RUNNING -> terminal, with the
+outcome, the last progress and the TTL).
 """
 
 from __future__ import annotations
@@ -87,7 +88,7 @@ class Worker:
         reporter = ProgressReporter(
             lambda progress: self._store.report_progress(
                 job.id, redactor.scrub(progress), self._now()),
-            self._clock,
+            time.monotonic,
             self._settings.progress_interval,
         )
         context = JobContext(job, reporter, _job_logger(job, redactor))

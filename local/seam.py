@@ -39,7 +39,7 @@ class LocalLambdaContext:
     def __init__(self, function_name: str, timeout_seconds: int = 900) -> None:
         self.function_name = function_name
         self.aws_request_id = str(uuid.uuid4())
-        self.memory_limit_in_mb = 128
+        self.memory_limit_in_mb = 256  # as .chalice/config.json gives the worker
         self._timeout = timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:

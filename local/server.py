@@ -21,20 +21,10 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from local import seam
+from local.emulated import FAKE_CREDENTIALS, MOTO_CONFIG
 from local.provision import Provisioned, provision
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
-MOTO_CONFIG = {
-    "stepfunctions": {"execute_state_machine": True},
-    "lambda": {"use_docker": False},
-}
-FAKE_AWS_ENV = {
-    "AWS_ACCESS_KEY_ID": "local",
-    "AWS_SECRET_ACCESS_KEY": "local",
-    "AWS_SESSION_TOKEN": "local",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_REGION": "us-east-1",
-}
 
 
 def free_port() -> int:
@@ -58,7 +48,7 @@ def start_moto(port: int) -> ThreadedMotoServer:
     requests.post(f"{endpoint}/moto-api/config", json=MOTO_CONFIG, timeout=10).raise_for_status()
     # The state machine interpreter calls back into moto on MOTO_PORT; our
     # boto3 clients find it through AWS_ENDPOINT_URL.
-    os.environ.update(FAKE_AWS_ENV, MOTO_PORT=str(port), AWS_ENDPOINT_URL=endpoint)
+    os.environ.update(FAKE_CREDENTIALS, MOTO_PORT=str(port), AWS_ENDPOINT_URL=endpoint)
     return server
 
 
@@ -95,11 +85,15 @@ def start_sweeper(every_seconds: float) -> threading.Thread:
 
 def serve(port: int, moto_port: int) -> None:
     from chalice.cli.factory import CLIFactory
+    from chalice.local import ChaliceRequestHandler
 
     prepare(moto_port)
     start_sweeper(float(os.environ.get("JOBS_SWEEP_SECONDS", "10")))
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="local")
+    # Without TCP_NODELAY a keep-alive client waits ~40 ms per request on the
+    # Nagle/delayed-ACK interplay; API Gateway has no such stall.
+    ChaliceRequestHandler.disable_nagle_algorithm = True
     server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
     print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")

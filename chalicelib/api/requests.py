@@ -26,7 +26,7 @@ IDEMPOTENCY_KEY_CHARS = set(
 class JobQuery(BaseModel):
     """Query parameters of GET /jobs/{id}."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     wait: float = Field(0, ge=0, le=MAX_WAIT_SECONDS, description="long-poll seconds")
     since: str | None = Field(None, max_length=40, description="time_updated already seen")

@@ -1,4 +1,8 @@
-"""Built-in demo methods: small, documented, and used by the tests."""
+"""Built-in demo methods: small, documented, and used by the tests.
+
+Params models use defer_build, so a method's validator is built the first
+time that method is used, not at every cold start.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from chalicelib.registry import job_method
 
 
 class EchoParams(BaseModel):
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
 
 @job_method("demo.echo", params=EchoParams)
@@ -22,7 +26,7 @@ def echo(ctx: JobContext, params: EchoParams) -> dict[str, Any]:
 
 
 class SleepParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     seconds: float = Field(1.0, ge=0, le=900, description="total time to sleep")
     steps: int = Field(10, ge=1, le=10_000, description="progress reports along the way")
@@ -40,7 +44,7 @@ def sleep(ctx: JobContext, params: SleepParams) -> dict[str, Any]:
 
 
 class FailParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     message: str = Field("demo failure", max_length=1000)
 
@@ -56,7 +60,7 @@ def fail(ctx: JobContext, params: FailParams) -> None:
 
 
 class SecretParams(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     username: str = Field(max_length=200)
     password: SecretStr = Field(description="never shown in any answer, log or error")

@@ -1,0 +1,304 @@
+"""The cost model: dollars per million leaf jobs, from measured counts x list prices.
+
+A leaf job = create + run (one worker invocation) + three progress reports
++ finish + two reads (GET /jobs/{id}). DynamoDB units, Step Functions calls
+and transitions come from the `calls` and `transitions` benchmarks of this
+run; Lambda durations are assumptions (bench/prices.py) because in-process
+moto cannot measure AWS latency.
+
+The naive design, for comparison (the issue's three traits, nothing else):
+  - lists by Scan, so its table has no secondary indexes: every write costs
+    the table's units only (the same items, measured here);
+  - a ten-state Standard workflow per job (10 billed transitions);
+  - one write per progress call (no coalescing: 3 writes for 3 reports).
+Everything else (API Gateway, Lambda, the two GetItem reads) is the same.
+A Scan per list only shows on list reads, so those are priced per page in
+their own table.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from bench import prices as p
+from bench.dynamo_units import READ_UNIT_BYTES, scan_read_units
+from bench.section import Check, Section, Table
+
+TARGET_PER_MILLION = 30.0
+PROGRESS_REPORTS = 3
+READS = 2
+NAIVE_STATES = 10
+LIST_PAGE_ITEMS = 50
+SCAN_CALL_BYTES = 1024 * 1024  # a Scan call returns at most 1 MB
+SERVICES = ("API Gateway", "Lambda", "DynamoDB", "Step Functions", "S3")
+
+
+@dataclass
+class Usage:
+    """AWS usage of one step of one job, in billing units."""
+
+    api_requests: float = 0
+    lambda_requests: float = 0
+    lambda_gb_seconds: float = 0
+    write_units: float = 0
+    read_units: float = 0
+    transitions: float = 0
+    express_executions: float = 0
+    express_gb_seconds: float = 0
+    s3_puts: float = 0
+    s3_gets: float = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name)
+                        for f in fields(self)})
+
+
+def dollars(usage: Usage) -> dict[str, float]:
+    return {
+        "API Gateway": usage.api_requests * p.API_GATEWAY_REST_REQUEST.dollars,
+        "Lambda": usage.lambda_requests * p.LAMBDA_REQUEST.dollars
+        + usage.lambda_gb_seconds * p.LAMBDA_GB_SECOND.dollars,
+        "DynamoDB": usage.write_units * p.DYNAMODB_WRITE_UNIT.dollars
+        + usage.read_units * p.DYNAMODB_READ_UNIT.dollars,
+        "Step Functions": usage.transitions * p.SFN_STANDARD_TRANSITION.dollars
+        + usage.express_executions * p.SFN_EXPRESS_REQUEST.dollars
+        + usage.express_gb_seconds * p.SFN_EXPRESS_GB_SECOND.dollars,
+        "S3": usage.s3_puts * p.S3_PUT.dollars + usage.s3_gets * p.S3_GET.dollars,
+    }
+
+
+def api_request(count: float = 1) -> Usage:
+    """A call through API Gateway to the API Lambda."""
+    return Usage(api_requests=count, lambda_requests=count,
+                 lambda_gb_seconds=count * p.API_MEMORY_GB * p.API_BILLED_SECONDS)
+
+
+def s3_usage(figures: dict[str, Any]) -> Usage:
+    # No S3 call is made yet; price any as a PUT (the dearer kind) until they are split.
+    return Usage(s3_puts=figures["s3_calls"])
+
+
+# -- the designs ---------------------------------------------------------------
+
+
+Steps = list[tuple[str, Usage]]
+
+
+def ours(ops: dict[str, dict[str, Any]], transitions: int, progress: str) -> Steps:
+    return [
+        ("create (POST /jobs)", api_request() + Usage(write_units=ops["create"]["write_units"])
+         + s3_usage(ops["create"])),
+        ("run: workflow + worker claim", Usage(
+            lambda_requests=1, lambda_gb_seconds=p.WORKER_MEMORY_GB * p.WORKER_BILLED_SECONDS,
+            transitions=transitions, write_units=ops["claim"]["write_units"])),
+        (f"{PROGRESS_REPORTS} progress reports", Usage(write_units=ops[progress]["write_units"])),
+        ("finish", Usage(write_units=ops["finish"]["write_units"])),
+        (f"{READS} reads (GET /jobs/{{id}})", api_request(READS)
+         + Usage(read_units=READS * ops["get"]["read_units"])),
+    ]
+
+
+def ours_on_express(ops: dict[str, dict[str, Any]], progress: str) -> list[tuple[str, Usage]]:
+    """What-if: the same calls with an Express workflow (billed per run and duration)."""
+    steps = ours(ops, 0, progress)
+    _, usage = steps[1]
+    usage.express_executions = 1
+    usage.express_gb_seconds = p.EXPRESS_MEMORY_GB * p.WORKER_BILLED_SECONDS
+    return steps
+
+
+def naive(ops: dict[str, dict[str, Any]], progress: str) -> list[tuple[str, Usage]]:
+    per_progress_write = ops[progress]["writes"][0]["table_only_units"]
+    return [
+        ("create (POST /jobs)", api_request()
+         + Usage(write_units=ops["create"]["write_units_table_only"])),
+        ("run: workflow + worker claim", Usage(
+            lambda_requests=1, lambda_gb_seconds=p.WORKER_MEMORY_GB * p.WORKER_BILLED_SECONDS,
+            transitions=NAIVE_STATES, write_units=ops["claim"]["write_units_table_only"])),
+        (f"{PROGRESS_REPORTS} progress reports",
+         Usage(write_units=PROGRESS_REPORTS * per_progress_write)),
+        ("finish", Usage(write_units=ops["finish"]["write_units_table_only"])),
+        (f"{READS} reads (GET /jobs/{{id}})", api_request(READS)
+         + Usage(read_units=READS * ops["get"]["read_units"])),
+    ]
+
+
+def total(steps: list[tuple[str, Usage]]) -> Usage:
+    usage = Usage()
+    for _, step in steps:
+        usage = usage + step
+    return usage
+
+
+def per_million(steps: list[tuple[str, Usage]]) -> dict[str, dict[str, float]]:
+    """{step: {service: $ per million jobs}}, with a "total" step."""
+    table = {name: {service: cost * 1e6 for service, cost in dollars(usage).items()}
+             for name, usage in steps}
+    table["total"] = {service: cost * 1e6 for service, cost in dollars(total(steps)).items()}
+    return table
+
+
+# -- list pages ---------------------------------------------------------------
+
+
+def list_page_costs(item_bytes: int) -> list[dict[str, Any]]:
+    """$ per million list pages: the naive Scan of the whole table vs one Query page."""
+    api = sum(dollars(api_request()).values())
+    rows = []
+    for jobs in (1_000, 100_000):
+        table_bytes = jobs * item_bytes
+        units = scan_read_units(table_bytes)
+        rows.append(list_row(f"naive: Scan of {jobs:,} jobs", math.ceil(
+            table_bytes / SCAN_CALL_BYTES), units, api, "model"))
+    page_units = math.ceil(LIST_PAGE_ITEMS * item_bytes / READ_UNIT_BYTES) / 2
+    rows.append(list_row(f"ours: 1 Query of a {LIST_PAGE_ITEMS}-item page (any table size)", 1,
+                         page_units, api, "model: not yet implemented (issue 4)"))
+    return rows
+
+
+def list_row(design: str, calls: int, units: float, api: float, basis: str) -> dict[str, Any]:
+    dynamodb = units * p.DYNAMODB_READ_UNIT.dollars
+    return {"design": design, "calls": calls, "read_units": units,
+            "dynamodb": dynamodb * 1e6, "total": (dynamodb + api) * 1e6, "basis": basis}
+
+
+# -- the section ----------------------------------------------------------------
+
+
+def run(context: Any) -> Section:
+    calls = context.results["calls"].data
+    ops, progress = calls["operations"], calls["cost_model_progress"]
+    transitions = context.results["transitions"].data["leaf"]["billed"]
+    designs = {
+        "ours": ours(ops, transitions, progress),
+        "ours_express": ours_on_express(ops, progress),
+        "naive": naive(ops, progress),
+    }
+    tables = {name: per_million(steps) for name, steps in designs.items()}
+    totals = {name: sum(table["total"].values()) for name, table in tables.items()}
+    item_bytes = max(ops["get"]["read_items_bytes"])
+    return build_section(designs, tables, totals, list_page_costs(item_bytes), ops, progress,
+                         transitions)
+
+
+def step_rows(table: dict[str, dict[str, float]]) -> list[dict[str, Any]]:
+    return [{"step": step, **{s: costs[s] for s in SERVICES}, "total": sum(costs.values())}
+            for step, costs in table.items()]
+
+
+def usage_rows(designs: dict[str, list[tuple[str, Usage]]]) -> list[dict[str, Any]]:
+    usages = {name: total(steps) for name, steps in designs.items()}
+    labels = {
+        "api_requests": "API Gateway requests", "lambda_requests": "Lambda invocations",
+        "lambda_gb_seconds": "Lambda GB-seconds (assumed durations)",
+        "write_units": "DynamoDB write request units", "read_units": "DynamoDB read request units",
+        "transitions": "Step Functions Standard transitions",
+        "express_executions": "Step Functions Express executions",
+        "s3_puts": "S3 requests",
+    }
+    return [{"quantity": label, **{name: getattr(usage, key) for name, usage in usages.items()}}
+            for key, label in labels.items()]
+
+
+def build_section(designs: dict[str, list[tuple[str, Usage]]],
+                  tables: dict[str, dict[str, dict[str, float]]], totals: dict[str, float],
+                  list_rows: list[dict[str, Any]], ops: dict[str, Any], progress: str,
+                  transitions: int) -> Section:
+    service_columns = {"step": "step", **{s: f"{s} $" for s in SERVICES}, "total": "total $"}
+    compare_rows = [
+        {"service": service, "ours": tables["ours"]["total"][service],
+         "ours_express": tables["ours_express"]["total"][service],
+         "naive": tables["naive"]["total"][service],
+         "ratio": ratio_or_none(tables["naive"]["total"][service],
+                                tables["ours"]["total"][service])}
+        for service in SERVICES
+    ]
+    compare_rows.append({"service": "total", "ours": totals["ours"],
+                         "ours_express": totals["ours_express"], "naive": totals["naive"],
+                         "ratio": totals["naive"] / totals["ours"]})
+    met = totals["ours"] < TARGET_PER_MILLION
+    burst_saving = ((ops[progress]["write_units"] - ops["progress_burst"]["write_units"])
+                    * p.DYNAMODB_WRITE_UNIT.dollars * 1e6)
+    fixed = tables["ours"]["total"]["API Gateway"] + tables["ours"]["total"]["Step Functions"]
+    writes = ("create", "claim", progress, "finish")
+    all_units = sum(ops[key]["write_units"] for key in writes)
+    index_units = all_units - sum(ops[key]["write_units_table_only"] for key in writes)
+    return Section(
+        name="cost",
+        title="Cost model: dollars per million leaf jobs",
+        how=("measured counts of this run (DynamoDB request units modelled with the indexes of "
+             "infra/template.yaml, billed transitions from the execution history) x AWS list "
+             f"prices ({p.REGION}, read {p.PRICES_DATE}, bench/prices.py); Lambda durations "
+             "assumed."),
+        tables=[
+            Table({"service": "service", "ours": "ours $", "ours_express":
+                   "ours on Express (what-if) $", "naive": "naive $", "ratio": "naive / ours"},
+                  compare_rows, "Per million leaf jobs, by service"),
+            Table(service_columns, step_rows(tables["ours"]), "Ours, by step"),
+            Table(service_columns, step_rows(tables["naive"]), "Naive, by step"),
+            Table({"quantity": "per leaf job", "ours": "ours", "ours_express": "ours on Express",
+                   "naive": "naive"}, usage_rows(designs), "Usage per leaf job"),
+            Table({"design": "list page", "calls": "DynamoDB calls", "read_units": "RRU",
+                   "dynamodb": "DynamoDB $ / million pages",
+                   "total": "with API Gateway + Lambda $ / million pages", "basis": "basis"},
+                  list_rows, "List pages (not part of the leaf job)"),
+        ],
+        notes=[
+            f"A leaf job: create, {PROGRESS_REPORTS} progress reports, finish, {READS} reads. "
+            f"Progress uses the measured `{progress}` case (3 reports more than an interval "
+            "apart: 3 writes); reports within one interval cost 1 write, "
+            f"${burst_saving:.2f} less per million jobs.",
+            f"Lambda: API handler {p.API_MEMORY_GB * 1024:.0f} MB x "
+            f"{p.API_BILLED_SECONDS * 1000:.0f} ms per request, worker "
+            f"{p.WORKER_MEMORY_GB * 1024:.0f} MB x {p.WORKER_BILLED_SECONDS * 1000:.0f} ms per "
+            "job (both ASSUMED, warm; the method's own run time is excluded since any design "
+            "pays it). Init (cold start) time is not modelled.",
+            f"Ours: {transitions} billed transition(s) per leaf job (measured); every write "
+            "also pays for the global secondary indexes it touches (see the calls section). "
+            f"Naive: {NAIVE_STATES} transitions, no indexes, one write per progress call.",
+            "Ours on Express (what-if): one Express execution of "
+            f"{p.EXPRESS_MEMORY_GB * 1024:.0f} MB lasting the worker's assumed duration instead "
+            "of Standard transitions. Express runs at most 5 minutes (the worker allows 15) and "
+            "does not make a named start idempotent, so it is not a drop-in change.",
+            f"API Gateway (3 REST requests) and {transitions} Standard transition(s) alone cost "
+            f"${fixed:.2f} per million leaf jobs, before any write: with them the "
+            f"${TARGET_PER_MILLION:.0f} target cannot be met whatever DynamoDB costs.",
+            f"Global secondary indexes: {index_units} of the {all_units} write units per leaf job "
+            f"({100 * index_units / all_units:.0f}%) are index writes; every progress write "
+            "updates each ALL-projected index the item is in.",
+            "The naive design's Scan cost shows only on list reads, priced per page below; "
+            f"item size {max(ops['get']['read_items_bytes'])} bytes (the measured finished job).",
+        ],
+        checks=[Check("$ per million leaf jobs", f"< ${TARGET_PER_MILLION:.0f}",
+                      f"${totals['ours']:.2f}", met)],
+        data={"per_million": tables, "totals": totals,
+              "usage_per_job": {name: vars(total(steps)) for name, steps in designs.items()},
+              "list_pages": list_rows,
+              "assumptions": {"api_memory_gb": p.API_MEMORY_GB,
+                              "api_billed_seconds": p.API_BILLED_SECONDS,
+                              "worker_memory_gb": p.WORKER_MEMORY_GB,
+                              "worker_billed_seconds": p.WORKER_BILLED_SECONDS,
+                              "express_memory_gb": p.EXPRESS_MEMORY_GB,
+                              "naive_states": NAIVE_STATES, "progress_case": progress}},
+    )
+
+
+def ratio_or_none(a: float, b: float) -> float | None:
+    return a / b if b else None
+
+
+def prices_section(context: Any) -> Section:
+    rows = [{"item": name, "price": price.published_as, "source": price.source}
+            for name, price in p.ALL.items()]
+    return Section(
+        name="prices",
+        title="Prices used",
+        how=f"AWS list prices, {p.REGION}, on-demand, no free tier, read {p.PRICES_DATE}.",
+        tables=[Table({"item": "item", "price": "price", "source": "source"}, rows)],
+        data={"date": p.PRICES_DATE, "region": p.REGION,
+              "prices": {name: {"dollars_per_unit": price.dollars, "unit": price.unit,
+                                "published_as": price.published_as, "source": price.source}
+                         for name, price in p.ALL.items()}},
+    )

@@ -1,0 +1,98 @@
+"""An in-process AWS for the benchmarks, set up exactly as tests/conftest.py does:
+moto with the real state machine executing, the resources made from
+infra/template.yaml, and our worker behind moto's Lambda (local/seam.py).
+
+`raw` holds clients the benchmarks use to watch (poll executions, read
+items); they are separate from the app's clients, so no counter sees them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from local.emulated import emulated_aws
+
+
+@dataclass
+class Answer:
+    status: int
+    body: Any
+
+
+@dataclass
+class LocalAws:
+    provisioned: Any  # local.provision.Provisioned
+    http: Any  # chalice.test.Client
+    raw: Any  # chalicelib.aws.AwsClients, never hooked
+
+    @property
+    def services(self) -> Any:
+        from chalicelib.wiring import services
+
+        return services()
+
+    def app_clients(self) -> dict[str, Any]:
+        """The clients the app itself calls AWS with (created now if not yet)."""
+        clients = self.services.clients
+        return {"dynamodb": clients.dynamodb, "stepfunctions": clients.stepfunctions,
+                "s3": clients.s3}
+
+    def request(self, method: str, path: str, body: Any = None) -> Answer:
+        payload = json.dumps(body) if body is not None else b""
+        response = self.http.http.request(
+            method, path, headers={"Content-Type": "application/json"}, body=payload
+        )
+        text = response.body.decode() if response.body else ""
+        return Answer(response.status_code, json.loads(text) if text else None)
+
+    def submit(self, method: str, params: dict[str, Any] | None = None) -> str:
+        answer = self.request("POST", "/jobs", {"method": method, "params": params or {}})
+        if answer.status != 202:
+            raise RuntimeError(f"POST /jobs answered {answer.status}: {answer.body}")
+        return str(answer.body["id"])
+
+    def execution_arn(self, job_id: str) -> str:
+        return str(self.services.workflow.execution_arn(job_id))
+
+    def wait_for_execution(self, job_id: str, timeout: float = 120.0) -> str:
+        """Wait until the job's execution has ended (so every worker call is done)."""
+        arn = self.execution_arn(job_id)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                status = self.raw.stepfunctions.describe_execution(executionArn=arn)["status"]
+            except self.raw.stepfunctions.exceptions.ExecutionDoesNotExist:
+                status = "STARTING"
+            if status not in ("RUNNING", "STARTING"):
+                return str(status)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"execution {arn} still {status} after {timeout}s")
+            time.sleep(0.005)
+
+    def item(self, job_id: str) -> dict[str, Any] | None:
+        answer = self.raw.dynamodb.get_item(
+            TableName=self.provisioned.table_name, Key={"id": {"S": job_id}}, ConsistentRead=True
+        )
+        item: dict[str, Any] | None = answer.get("Item")
+        return item
+
+
+@contextmanager
+def local_aws(progress_interval: float = 1.0) -> Iterator[LocalAws]:
+    """A fresh moto account with everything provisioned; torn down on exit."""
+    from chalice.test import Client
+
+    import app as job_app
+    import bench.methods  # noqa: F401  (registers the bench-only job methods)
+    from chalicelib.aws import AwsClients
+    from local.server import quiet_moto_logs
+
+    quiet_moto_logs()
+    with emulated_aws({"JOBS_PROGRESS_INTERVAL": str(progress_interval)}) as provisioned, \
+            Client(job_app.app, stage_name="local") as http:
+        yield LocalAws(provisioned, http, AwsClients())

@@ -1,0 +1,56 @@
+"""What a benchmark hands back: a Section of rows for the report, the raw
+figures for results.json, and the targets it checked."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Check:
+    """One target from the issue, with what was measured against it."""
+
+    name: str
+    target: str
+    measured: str
+    ok: bool | None  # None: not measurable yet
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "target": self.target, "measured": self.measured, "ok": self.ok}
+
+
+@dataclass
+class Table:
+    """A table of the report: `columns` maps a row key to its header."""
+
+    columns: dict[str, str]
+    rows: list[dict[str, Any]]
+    title: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"title": self.title, "columns": self.columns, "rows": self.rows}
+
+
+@dataclass
+class Section:
+    name: str
+    title: str
+    how: str  # one line: how it was measured
+    tables: list[Table] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    checks: list[Check] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)  # raw figures other benchmarks may use
+    seconds: float = 0.0
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "title": self.title,
+            "how": self.how,
+            "tables": [table.to_json() for table in self.tables],
+            "notes": self.notes,
+            "checks": [check.to_json() for check in self.checks],
+            "data": self.data,
+            "seconds": round(self.seconds, 2),
+        }
+

@@ -1,0 +1,52 @@
+"""The benchmarks, in the order they run. To add one: write a module with
+`run(context) -> Section` and add a line here (with `needs` if it reads
+another benchmark's figures from `context.results`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bench import calls, coldstart, cost, overhead, scale, transitions
+from bench.section import Section
+
+
+@dataclass
+class Context:
+    quick: bool = False
+    results: dict[str, Section] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Benchmark:
+    name: str
+    run: Callable[[Context], Section]
+    about: str
+    needs: tuple[str, ...] = ()
+
+
+SUITE = (
+    Benchmark("calls", calls.run, "AWS calls per operation, with floors and request units"),
+    Benchmark("transitions", transitions.run, "billed state transitions per job"),
+    Benchmark("coldstart", coldstart.run, "import time of app.py vs chalice + boto3"),
+    Benchmark("overhead", overhead.run, "in-process request time vs the bare boto3 calls"),
+    Benchmark("scale", scale.run, "progress storm, local end-to-end throughput"),
+    Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive",
+              needs=("calls", "transitions")),
+    Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),
+)
+BY_NAME = {benchmark.name: benchmark for benchmark in SUITE}
+
+
+def select(names: list[str] | None) -> list[Benchmark]:
+    """The named benchmarks plus what they need, in suite order (all if no names)."""
+    if not names:
+        return list(SUITE)
+    wanted: set[str] = set()
+    pending = list(names)
+    while pending:
+        name = pending.pop()
+        if name not in wanted:
+            wanted.add(name)
+            pending.extend(BY_NAME[name].needs)
+    return [benchmark for benchmark in SUITE if benchmark.name in wanted]
