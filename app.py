@@ -4,6 +4,7 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
+from chalicelib.api.listing import list_jobs, list_params
 from chalicelib.api.requests import (
     caller_of,
     idempotency_key,
@@ -11,7 +12,7 @@ from chalicelib.api.requests import (
     submit_request,
 )
 from chalicelib.api.responses import json_response, translate_errors
-from chalicelib.api.views import job_schema, job_view
+from chalicelib.views import job_schema, job_view
 from chalicelib.wiring import services
 
 app = Chalice(app_name="jobapi")
@@ -44,6 +45,13 @@ def submit_job() -> Response:
         body["joined"] = True
     status = 202 if submission.created else 200
     return json_response(body, status, {"Location": f"/jobs/{submission.job.id}"})
+
+
+@app.route("/jobs", methods=["GET"])
+@translate_errors
+def list_all_jobs() -> Response:
+    request = app.current_request
+    return json_response(list_jobs(list_params(request), caller_of(request), services().lister))
 
 
 @app.route("/jobs/schema", methods=["GET"])

@@ -127,8 +127,11 @@ def local_server() -> Iterator[LocalServer]:
         sfn = boto3.session.Session().client(
             "stepfunctions", endpoint_url=f"http://127.0.0.1:{moto_port}",
             region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
-        machines = sfn.list_state_machines()["stateMachines"]
-        yield LocalServer(url, sfn, machines[0]["stateMachineArn"])
+        machines = {m["name"]: m["stateMachineArn"]
+                    for m in sfn.list_state_machines()["stateMachines"]}
+        # demo.echo is not long-running: it runs on the Express machine.
+        express = next(arn for name, arn in machines.items() if name.endswith("-express"))
+        yield LocalServer(url, sfn, express)
     finally:
         process.terminate()
         try:

@@ -57,7 +57,13 @@ class LocalAws:
         return str(answer.body["id"])
 
     def execution_arn(self, job_id: str) -> str:
-        return str(self.services.workflow.execution_arn(job_id))
+        """The job's execution, on whichever machine its runner names. (moto names
+        Express executions like Standard ones; AWS adds a run id.)"""
+        item = self.item(job_id) or {}
+        machine = self.provisioned.state_machine_arn
+        if item.get("runner", {}).get("S") == "express":
+            machine = self.provisioned.express_state_machine_arn
+        return f"{machine.replace(':stateMachine:', ':execution:')}:{job_id}"
 
     def wait_for_execution(self, job_id: str, timeout: float = 120.0) -> str:
         """Wait until the job's execution has ended (so every worker call is done)."""

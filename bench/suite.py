@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench import calls, coldstart, cost, overhead, scale, transitions
+from bench import calls, coldstart, cost, listing, overhead, scale, transitions
 from bench.section import Section
 
 
@@ -30,6 +30,7 @@ SUITE = (
     Benchmark("transitions", transitions.run, "billed state transitions per job"),
     Benchmark("coldstart", coldstart.run, "import time of app.py vs chalice + boto3"),
     Benchmark("overhead", overhead.run, "in-process request time vs the bare boto3 calls"),
+    Benchmark("listing", listing.run, "items read per list page at 1,000 and 100,000 jobs"),
     Benchmark("scale", scale.run, "progress storm, local end-to-end throughput"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive",
               needs=("calls", "transitions")),

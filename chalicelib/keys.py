@@ -16,6 +16,14 @@ BY_TENANT_USER = "by_tenant_user"
 BY_PARENT = "by_parent"
 BY_ACTIVE = "by_active"
 
+# What every listing index projects besides its keys (infra/template.yaml):
+# attributes that change at most at a state transition.
+LISTING_PROJECTION = frozenset({
+    "id", "created_key", "method", "state", "transient", "abortable", "tenant_id", "user_id",
+    "parent_id", "root_id", "time_created", "time_started", "time_finished", "expires_at",
+    "description",
+})
+
 # Unfinished jobs are spread over this many partitions of the sparse
 # by_active index, so the sweeper's reads never pile onto one key.
 ACTIVE_SHARDS = 4

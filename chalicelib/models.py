@@ -72,6 +72,7 @@ class Job(JobView):
     result_ref: str | None = None
     abort_deadline: IsoTime | None = None
     expires_at: int | None = None
+    runner: str = "standard"  # chalicelib.workflow.Runner
 
     def is_expired(self, now: float) -> bool:
         # DynamoDB's TTL deletes late (up to days), so every read checks.

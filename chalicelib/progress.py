@@ -9,6 +9,7 @@ on a monotonic clock (the timer's own), never on the wall clock.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
@@ -17,6 +18,7 @@ from chalicelib.errors import TransitionRejected
 from chalicelib.models import Progress
 
 Writer = Callable[[Progress], None]
+log = logging.getLogger("jobapi.progress")
 
 
 class ProgressReporter:
@@ -79,3 +81,9 @@ class ProgressReporter:
             # this is how a cancel is noticed without an extra read.
             self.rejected_state = exc.actual_state
             self._closed = True
+        except Exception:
+            # Progress is best effort: a throttled or failed write must not fail
+            # the job. The value stays pending for the next write or the finish.
+            log.warning("progress write failed; keeping the value for the next one",
+                        exc_info=True)
+            self._pending = self._pending or progress

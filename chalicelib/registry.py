@@ -57,6 +57,8 @@ class JobMethod:
     lock: LockKey | None = None
     retry: Retry | None = None
     retention_seconds: int | None = None
+    # Jobs that may outlive Express's five minutes run on Standard executions.
+    long_running: bool = False
     secret_paths: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -72,6 +74,7 @@ class JobMethod:
             "abortable": self.abortable,
             "locked": self.lock is not None,
             "retries": self.retry.attempts if self.retry else 0,
+            "long_running": self.long_running,
             "params_schema": self.params_model.model_json_schema(),
         }
 
@@ -96,6 +99,7 @@ class MethodRegistry:
         lock: LockKey | None = None,
         retry: Retry | None = None,
         retention_seconds: int | None = None,
+        long_running: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `lock` maps params to a key: a submit while a job
         with the same key is unfinished joins that job (TrueNAS)."""
@@ -105,6 +109,7 @@ class MethodRegistry:
             self.register(JobMethod(
                 name, handler, params, abortable, " ".join(doc.split()),
                 lock=lock, retry=retry, retention_seconds=retention_seconds,
+                long_running=long_running,
             ))
             return handler
 

@@ -23,7 +23,7 @@ from chalicelib.registry import JobMethod, MethodRegistry
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
-from chalicelib.workflow import Workflow
+from chalicelib.workflow import Runner, Workflow
 
 # Idempotent submits derive the job id from (tenant, key): the job's own
 # conditional put is then the dedup, with no extra item and no extra call.
@@ -72,7 +72,7 @@ class JobService:
             return self._replay(duplicate.existing, job)
         # Record first, then start: a start that fails leaves a WAITING job
         # that a retry or the sweeper starts, never an execution without a record.
-        self._workflow.start(job.id, job.tenant_id)
+        self._start(job)
         return Submission(job)
 
     def get(self, job_id: str, caller: Caller, load_result: bool = True) -> Job:
@@ -125,7 +125,7 @@ class JobService:
                 except TransitionRejected:
                     stale = held.holder_id  # the holder finished: take its lock over
                 continue
-            self._workflow.start(job.id, job.tenant_id)
+            self._start(job)
             return Submission(job)
         raise ServiceUnavailable("the lock kept changing hands; retry")
 
@@ -137,9 +137,12 @@ class JobService:
             )
         if existing.state is JobState.WAITING:
             # The first request may have died between its write and its start;
-            # the execution name makes this a no-op if it did start.
-            self._workflow.start(existing.id, existing.tenant_id)
+            # if it did start, the claim makes the second execution run nothing.
+            self._start(existing)
         return Submission(existing, created=False)
+
+    def _start(self, job: Job) -> None:
+        self._workflow.start(job.id, job.tenant_id, Runner(job.runner))
 
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
                  caller: Caller, idempotency_key: str | None) -> Job:
@@ -158,6 +161,7 @@ class JobService:
             user_id=caller.user_id,
             message_ids=[caller.request_id] if caller.request_id else [],
             secret_paths=method.secret_paths,
+            runner=self._workflow.runner_for(method.long_running).value,
             request_hash=_request_hash(method.name, arguments, request) if idempotency_key
             else None,
         )

@@ -14,6 +14,8 @@ class Settings:
     table_name: str
     bucket_name: str
     state_machine_arn: str
+    # Short leaf jobs run here (Express); empty means everything runs on Standard.
+    express_state_machine_arn: str = ""
     progress_interval: float = 1.0
     # CloudSigma keeps job history 3 days; transient jobs (TrueNAS) go soon
     # after finishing, but not at once, so a client can still read the outcome.
@@ -23,6 +25,9 @@ class Settings:
     abort_grace_seconds: int = 30
     # Results larger than this go to S3: small items keep every read and write cheap.
     inline_result_bytes: int = 16 * 1024
+    # Signs paging tokens. Set JOBS_TOKEN_SECRET per stage; the default only
+    # suits the local server and tests (tokens from it are forgeable).
+    token_secret: bytes = b"local-development-only"
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -30,6 +35,7 @@ class Settings:
             table_name=_required("JOBS_TABLE"),
             bucket_name=_required("JOBS_BUCKET"),
             state_machine_arn=_required("JOBS_STATE_MACHINE_ARN"),
+            express_state_machine_arn=os.environ.get("JOBS_EXPRESS_STATE_MACHINE_ARN", ""),
             progress_interval=float(os.environ.get("JOBS_PROGRESS_INTERVAL", "1.0")),
             retention_seconds=int(os.environ.get("JOBS_RETENTION_SECONDS", 3 * DAY)),
             transient_retention_seconds=int(
@@ -37,6 +43,7 @@ class Settings:
             ),
             abort_grace_seconds=int(os.environ.get("JOBS_ABORT_GRACE_SECONDS", 30)),
             inline_result_bytes=int(os.environ.get("JOBS_INLINE_RESULT_BYTES", 16 * 1024)),
+            token_secret=os.environ.get("JOBS_TOKEN_SECRET", "local-development-only").encode(),
         )
 
 

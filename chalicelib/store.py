@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -26,6 +27,15 @@ THROTTLING_CODES = frozenset({
     "TransactionConflictException",
 })
 ACTIVE = (JobState.WAITING, JobState.RUNNING)
+BATCH_GET_LIMIT = 100
+BATCH_GET_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    items: list[dict[str, Any]]
+    last_key: dict[str, Any] | None
+    scanned: int
 
 
 class DuplicateJob(Exception):
@@ -150,6 +160,44 @@ class JobStore:
                 Limit=limit,
             )
         return [items.deserialize(item) for item in answer.get("Items", [])]
+
+    def query_page(self, index: str, condition: tuple[str, dict[str, Any], dict[str, str]],
+                   forward: bool, limit: int, start_key: dict[str, Any] | None) -> IndexPage:
+        """One Query page of a listing index: projected items, plain values."""
+        expression, values, names = condition
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": index, "KeyConditionExpression": expression,
+            "ExpressionAttributeValues": values, "ExpressionAttributeNames": names,
+            "ScanIndexForward": forward, "Limit": limit,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with self._translated(index):
+            answer = self._client.query(**request)
+        return IndexPage(
+            items=[items.deserialize(item) for item in answer.get("Items", [])],
+            last_key=answer.get("LastEvaluatedKey"),
+            scanned=int(answer.get("ScannedCount", 0)),
+        )
+
+    def get_many(self, job_ids: list[str]) -> dict[str, Job]:
+        """Full records by id (BatchGetItem, 100 a call); missing ids are left out."""
+        found: dict[str, Job] = {}
+        for start in range(0, len(job_ids), BATCH_GET_LIMIT):
+            pending: dict[str, Any] = {self._table: {
+                "Keys": [_key(job_id) for job_id in job_ids[start:start + BATCH_GET_LIMIT]]}}
+            for _ in range(BATCH_GET_ATTEMPTS):
+                with self._translated("batch"):
+                    answer = self._client.batch_get_item(RequestItems=pending)
+                for item in answer.get("Responses", {}).get(self._table, []):
+                    job = items.from_item(item)
+                    found[job.id] = job
+                pending = answer.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+            if pending:
+                raise ServiceUnavailable("the job store is busy; retry shortly")
+        return found
 
     def _new_job_put(self, job: Job) -> dict[str, Any]:
         return {

@@ -16,7 +16,7 @@ from chalicelib.clock import Clock, iso
 from chalicelib.errors import TransitionRejected
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
-from chalicelib.workflow import Workflow
+from chalicelib.workflow import Runner, Workflow
 
 BATCH = 100
 
@@ -49,14 +49,16 @@ class Sweeper:
                     continue
                 if entry.get("abort_deadline", "") > now:
                     continue
-                self._stop(entry["id"])
+                self._stop(entry["id"], entry.get("runner", Runner.STANDARD.value))
                 stopped.append(entry["id"])
         return stopped
 
-    def _stop(self, job_id: str) -> None:
+    def _stop(self, job_id: str, runner: str) -> None:
         # Stop first, then release: a crash between the two leaves the job in
         # the stopping partition, and the next run stops it again (a no-op).
-        self._workflow.stop(job_id, "Job.Aborted",
-                            "cancelled; the handler did not stop within the grace period")
+        # Express executions cannot be stopped; theirs ends within five minutes.
+        if runner == Runner.STANDARD.value:
+            self._workflow.stop(job_id, "Job.Aborted",
+                                "cancelled; the handler did not stop within the grace period")
         with contextlib.suppress(TransitionRejected):
             self._store.release(job_id)

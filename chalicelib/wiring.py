@@ -13,6 +13,8 @@ from chalicelib import methods  # noqa: F401  (registers the job methods)
 from chalicelib.aws import AwsClients
 from chalicelib.blobs import Blobs
 from chalicelib.clock import system_clock
+from chalicelib.listing import JobLister
+from chalicelib.query.tokens import TokenSigner
 from chalicelib.registry import registry
 from chalicelib.service import JobService
 from chalicelib.settings import Settings
@@ -33,7 +35,8 @@ class Services:
 
     @cached_property
     def workflow(self) -> Workflow:
-        return Workflow(self.clients.stepfunctions, self.settings.state_machine_arn)
+        return Workflow(self.clients.stepfunctions, self.settings.state_machine_arn,
+                        self.settings.express_state_machine_arn)
 
     @cached_property
     def blobs(self) -> Blobs:
@@ -43,6 +46,10 @@ class Services:
     def jobs(self) -> JobService:
         return JobService(self.store, self.workflow, self.blobs, registry, self.settings,
                           system_clock)
+
+    @cached_property
+    def lister(self) -> JobLister:
+        return JobLister(self.store, TokenSigner(self.settings.token_secret), system_clock)
 
     @cached_property
     def worker(self) -> Worker:

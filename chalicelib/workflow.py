@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -12,17 +13,32 @@ from chalicelib.errors import ServiceUnavailable
 THROTTLING_CODES = frozenset({"ThrottlingException", "ServiceUnavailable", "InternalError"})
 
 
+class Runner(StrEnum):
+    """Which state machine drives a job (see infra/template.yaml)."""
+
+    STANDARD = "standard"
+    EXPRESS = "express"
+
+
 class Workflow:
-    def __init__(self, client: Any, state_machine_arn: str) -> None:
+    def __init__(self, client: Any, state_machine_arn: str, express_arn: str = "") -> None:
         self._client = client
         self._state_machine_arn = state_machine_arn
+        self._express_arn = express_arn
 
-    def start(self, job_id: str, tenant_id: str) -> None:
-        """Start the execution named after the job. The name makes a retried
-        start idempotent: a second StartExecution cannot run the job twice."""
+    def runner_for(self, long_running: bool) -> Runner:
+        if long_running or not self._express_arn:
+            return Runner.STANDARD
+        return Runner.EXPRESS
+
+    def start(self, job_id: str, tenant_id: str, runner: Runner = Runner.STANDARD) -> None:
+        """Start the execution named after the job. On Standard the name makes a
+        retried start idempotent; on Express (names are not unique) the worker's
+        conditional claim is what keeps a job from running twice."""
+        machine = self._express_arn if runner is Runner.EXPRESS else self._state_machine_arn
         try:
             self._client.start_execution(
-                stateMachineArn=self._state_machine_arn,
+                stateMachineArn=machine,
                 name=job_id,
                 input=json.dumps({"job_id": job_id, "tenant_id": tenant_id}),
             )
@@ -49,5 +65,6 @@ class Workflow:
             raise
 
     def execution_arn(self, job_id: str) -> str:
+        """The ARN of a Standard execution (Express ones carry a run id we never see)."""
         prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:")
         return f"{prefix}:{job_id}"

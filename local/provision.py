@@ -27,6 +27,7 @@ class Provisioned:
     table_name: str
     bucket_name: str
     state_machine_arn: str
+    express_state_machine_arn: str
     worker_function: str
 
     def environment(self) -> dict[str, str]:
@@ -34,6 +35,7 @@ class Provisioned:
             "JOBS_TABLE": self.table_name,
             "JOBS_BUCKET": self.bucket_name,
             "JOBS_STATE_MACHINE_ARN": self.state_machine_arn,
+            "JOBS_EXPRESS_STATE_MACHINE_ARN": self.express_state_machine_arn,
         }
 
 
@@ -55,10 +57,13 @@ def provision(
     bucket = _create_bucket(clients.s3, resources["FilesBucket"]["Properties"], names)
     role = resources["StateMachineRole"]["Properties"]
     role_arn = _create_role(clients.client("iam"), role, names)
-    machine = _create_state_machine(
-        clients.stepfunctions, resources["JobsStateMachine"]["Properties"], names, role_arn
-    )
-    return Provisioned(table, bucket, machine, f"{APP_NAME}-{stage}-worker")
+    machines = {
+        name: _create_state_machine(clients.stepfunctions, resource["Properties"], names, role_arn)
+        for name, resource in resources.items()
+        if resource["Type"] == "AWS::StepFunctions::StateMachine"
+    }
+    return Provisioned(table, bucket, machines["JobsStateMachine"],
+                       machines["ExpressJobsStateMachine"], f"{APP_NAME}-{stage}-worker")
 
 
 def _create_table(dynamodb: Any, props: dict[str, Any], names: _Substitution) -> str:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import secrets
 import socket
 import sys
 import threading
@@ -60,6 +61,8 @@ def prepare(moto_port: int) -> Provisioned:
     provisioned = provision(AwsClients())
     os.environ.update(provisioned.environment())
     os.environ.setdefault("JOBS_STAGE", "local")
+    # Paging tokens signed with a key of this process only: they die with it.
+    os.environ.setdefault("JOBS_TOKEN_SECRET", secrets.token_urlsafe(32))
     import app
 
     seam.install({provisioned.worker_function: app.worker})

@@ -26,7 +26,7 @@ class GateParams(BaseModel):
     key: str = "k"
 
 
-@job_method("test.stubborn", params=GateParams, abortable=True)
+@job_method("test.stubborn", params=GateParams, abortable=True, long_running=True)
 def stubborn(ctx: JobContext, params: GateParams) -> str:
     """Abortable, but never looks: it waits for its gate, whatever happens."""
     gate(params.gate).wait(60)

@@ -32,7 +32,7 @@ class SleepParams(BaseModel):
     steps: int = Field(10, ge=1, le=10_000, description="progress reports along the way")
 
 
-@job_method("demo.sleep", params=SleepParams, abortable=True)
+@job_method("demo.sleep", params=SleepParams, abortable=True, long_running=True)
 def sleep(ctx: JobContext, params: SleepParams) -> dict[str, Any]:
     """Sleeps `seconds` in `steps`, reporting progress after each; honours cancel."""
     pause = params.seconds / params.steps

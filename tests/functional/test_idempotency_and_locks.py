@@ -25,8 +25,11 @@ def post(jobs: JobsClient, body: dict, key: str | None = None, request_id: str |
 
 
 def executions(aws: Provisioned) -> list[str]:
-    listing = boto3.client("stepfunctions").list_executions(stateMachineArn=aws.state_machine_arn)
-    return sorted(e["name"] for e in listing["executions"])
+    sfn = boto3.client("stepfunctions")
+    names: list[str] = []
+    for machine in (aws.state_machine_arn, aws.express_state_machine_arn):
+        names += [e["name"] for e in sfn.list_executions(stateMachineArn=machine)["executions"]]
+    return sorted(names)
 
 
 def test_a_retried_post_with_the_same_key_returns_the_same_job_with_200(

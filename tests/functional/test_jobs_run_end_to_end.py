@@ -48,17 +48,34 @@ def test_job_record_uses_truenas_field_names(jobs: JobsClient) -> None:
     assert set(job["progress"]) == {"percent", "description", "extra"}
 
 
-def test_each_job_runs_as_an_execution_named_after_its_id(
+def executions_of(machine_arn: str) -> list[dict]:  # type: ignore[type-arg]
+    return list(boto3.client("stepfunctions").list_executions(
+        stateMachineArn=machine_arn)["executions"])
+
+
+def test_a_short_job_runs_as_an_express_execution_named_after_its_id(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
     job_id = jobs.submit("demo.echo", {}).body["id"]
     jobs.wait_for(job_id)
 
-    sfn = boto3.client("stepfunctions")
-    executions = sfn.list_executions(stateMachineArn=aws.state_machine_arn)["executions"]
+    express = executions_of(aws.express_state_machine_arn)
 
-    assert [e["name"] for e in executions] == [job_id]
-    assert executions[0]["status"] == "SUCCEEDED"
+    assert [e["name"] for e in express] == [job_id]
+    assert express[0]["status"] == "SUCCEEDED"
+    assert executions_of(aws.state_machine_arn) == []
+
+
+def test_a_long_running_method_runs_as_a_standard_execution(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    job_id = jobs.submit("demo.sleep", {"seconds": 0.1, "steps": 1}).body["id"]
+    jobs.wait_for(job_id)
+
+    standard = executions_of(aws.state_machine_arn)
+
+    assert [e["name"] for e in standard] == [job_id]
+    assert executions_of(aws.express_state_machine_arn) == []
 
 
 def test_worker_claims_the_job_before_running_it(jobs: JobsClient) -> None:

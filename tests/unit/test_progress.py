@@ -101,3 +101,16 @@ def test_a_rejected_write_records_the_state_and_stops_writing() -> None:
 
     assert reporter.rejected_state == "ABORTED"
     assert len(calls) == 1
+
+
+def test_a_failed_write_keeps_the_value_for_the_finish_and_never_reaches_the_handler() -> None:
+    def write(progress: Progress) -> None:
+        raise ConnectionError("throttled")
+
+    clock = FakeClock()
+    reporter = ProgressReporter(write, clock, 1.0)
+    clock.now += 2
+    reporter.report(Progress(percent=30))  # the write fails; report() does not raise
+
+    assert reporter.rejected_state is None
+    assert reporter.close() == Progress(percent=30)

@@ -39,3 +39,17 @@ def test_the_bucket_is_private_and_encrypted() -> None:
 
     assert all(bucket["PublicAccessBlockConfiguration"].values())
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+
+
+def test_the_express_machine_runs_the_same_definition_within_its_five_minutes() -> None:
+    resources = load_template()["Resources"]
+    standard = resources["JobsStateMachine"]["Properties"]
+    express = resources["ExpressJobsStateMachine"]["Properties"]
+
+    assert express["StateMachineType"] == "EXPRESS"
+    assert express["Definition"]["States"]["Run"]["TimeoutSeconds"] < 300
+    same = json.loads(json.dumps(express["Definition"]))
+    same["States"]["Run"]["TimeoutSeconds"] = standard["Definition"]["States"]["Run"][
+        "TimeoutSeconds"]
+    assert same == standard["Definition"]
+    assert express["DefinitionSubstitutions"] == standard["DefinitionSubstitutions"]

@@ -1,0 +1,234 @@
+"""JobLister: GET /jobs. Reads one index of the caller's tenant in pages, with
+a read budget per request, so no request ever costs more than a bounded
+number of items, whatever the table size; what did not fit continues with a
+signed next_token.
+
+Per candidate: hidden if expired (TTL deletes late) or transient (unless
+asked for), then the filter. Filters that only name projected attributes are
+checked on the index item, so only matches are fetched whole; the others
+are checked on the full record (fetched with BatchGetItem, 100 a call). Every
+match is checked again on the full record, which is fresher than the index.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from chalicelib import keys
+from chalicelib.caller import Caller
+from chalicelib.clock import Clock
+from chalicelib.errors import BadRequest
+from chalicelib.models import Job
+from chalicelib.query.filters import AllOf
+from chalicelib.query.options import OrderKey, sort_records
+from chalicelib.query.planner import Plan, plan
+from chalicelib.query.tokens import TokenSigner, query_hash
+from chalicelib.store import JobStore
+from chalicelib.views import job_view
+
+MAX_LIMIT = 1000
+MAX_OFFSET = 1000
+SORT_SET_LIMIT = 1000  # matches an in-memory order_by may sort
+COUNT_READ_LIMIT = 10_000  # items a count (or an in-memory sort) may read
+PROJECTED_FIELDS = keys.LISTING_PROJECTION - {"created_key", "expires_at"}
+NARROW_HINT = ("add a state, method, parent_id, user_id or time range (created_after, "
+               "created_before) filter")
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    where: AllOf
+    order: tuple[OrderKey, ...] = ()
+    limit: int = 50
+    offset: int = 0
+    next_token: str | None = None
+    include_transient: bool = False
+    fingerprint: dict[str, Any] = field(default_factory=dict)  # what the token is bound to
+
+
+@dataclass
+class Page:
+    jobs: list[Job]
+    next_token: str | None
+    total: int | None
+    scanned: int
+    plan: Plan
+
+
+class JobLister:
+    def __init__(self, store: JobStore, signer: TokenSigner, clock: Clock) -> None:
+        self.store = store
+        self._signer = signer
+        self._clock = clock
+
+    def page(self, query: ListQuery, caller: Caller) -> Page:
+        chosen = plan(caller.tenant_id, query.where, query.order)
+        if _other_tenant(query.where, caller):
+            return Page([], None, 0, 0, chosen)  # outside the caller's scope: nothing
+        if chosen.index_ordered:
+            return self._index_page(query, caller, chosen)
+        return self._sorted_page(query, caller, chosen)
+
+    def count(self, query: ListQuery, caller: Caller) -> int:
+        chosen = plan(caller.tenant_id, query.where, query.order)
+        if _other_tenant(query.where, caller):
+            return 0
+        scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
+        total = sum(1 for _ in scan.matches())
+        if scan.exhausted_budget:
+            raise BadRequest(f"counting these jobs would read more than {COUNT_READ_LIMIT} "
+                             f"of them; {NARROW_HINT}")
+        return total
+
+    def _index_page(self, query: ListQuery, caller: Caller, chosen: Plan) -> Page:
+        position = self._position(query, caller)
+        start = position.get("k") if position else None
+        budget = max(2 * query.limit, 100) + query.offset
+        skip = 0 if position else query.offset
+        scan = _Scan(self, query, caller, chosen, budget=budget, start_key=start,
+                     wanted=query.limit + skip)
+        jobs: list[Job] = []
+        skipped = 0
+        resume: dict[str, Any] | None = None
+        for item, job in scan.matches():
+            if skipped < skip:
+                skipped += 1
+                scan.mark_returned(item)
+                continue
+            if len(jobs) == query.limit:  # one match more: there is a next page
+                resume = _start_key(chosen, scan.last_returned)
+                break
+            jobs.append(job)
+            scan.mark_returned(item)
+        else:
+            resume = scan.resume_key()
+        token = self._token(query, caller, {"k": resume}) if resume else None
+        total = len(jobs) + skipped if not resume and not position else None
+        return Page(jobs, token, total, scan.scanned, chosen)
+
+    def _sorted_page(self, query: ListQuery, caller: Caller, chosen: Plan) -> Page:
+        scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
+        matches = [job for _, job in scan.matches()]
+        if scan.exhausted_budget or len(matches) > SORT_SET_LIMIT:
+            raise BadRequest(f"ordering by {query.order[0].field} sorts in memory, and more "
+                             f"than {SORT_SET_LIMIT} jobs match; {NARROW_HINT}, or order by "
+                             "time_created")
+        by_id = {job.id: job for job in matches}
+        views = sort_records([job_view(job) for job in matches], query.order)
+        position = self._position(query, caller)
+        first = int(position["o"]) if position else query.offset
+        window = views[first:first + query.limit]
+        more = first + query.limit < len(views)
+        token = self._token(query, caller, {"o": first + query.limit}) if more else None
+        return Page([by_id[v["id"]] for v in window], token, len(views), scan.scanned, chosen)
+
+    def _position(self, query: ListQuery, caller: Caller) -> dict[str, Any] | None:
+        if not query.next_token:
+            return None
+        return self._signer.read(query.next_token, caller.tenant_id, self._hash(query))
+
+    def _token(self, query: ListQuery, caller: Caller, position: dict[str, Any]) -> str:
+        return self._signer.issue(caller.tenant_id, self._hash(query), position)
+
+    @staticmethod
+    def _hash(query: ListQuery) -> str:
+        return query_hash(query.fingerprint)
+
+    def visible(self, item: dict[str, Any], caller: Caller, query: ListQuery) -> bool:
+        if item.get("tenant_id") != caller.tenant_id:
+            return False
+        expires = item.get("expires_at")
+        if expires is not None and int(expires) <= self._clock():
+            return False
+        mentions_transient = "transient" in query.where.fields()
+        return query.include_transient or mentions_transient or not item.get("transient")
+
+
+class _Scan:
+    """Walks the planned index within a read budget, yielding matching jobs.
+
+    Index items are read in chunks (the first a quarter larger than the page,
+    to absorb hidden jobs); full records are fetched only for the candidates
+    the page still needs, plus one to learn whether there is a next page.
+    """
+
+    def __init__(self, lister: JobLister, query: ListQuery, caller: Caller, chosen: Plan,
+                 budget: int, start_key: dict[str, Any] | None = None,
+                 wanted: int | None = None) -> None:
+        self._lister, self._query, self._caller, self._plan = lister, query, caller, chosen
+        self._store = lister.store
+        self._budget = budget
+        self._last_key: dict[str, Any] | None = start_key
+        self._more_in_index = True
+        self._prefilter = query.where.fields() <= PROJECTED_FIELDS
+        self.need = wanted if wanted is not None else budget
+        self.scanned = 0
+        self.exhausted_budget = False
+        self.last_consumed: dict[str, Any] | None = None
+        self.last_returned: dict[str, Any] | None = None
+
+    def matches(self) -> Iterator[tuple[dict[str, Any], Job]]:
+        if _empty_range(self._plan):
+            self._more_in_index = False
+            return
+        while (chunk := self._next_chunk()) is not None:
+            while chunk:
+                size = self.need + 1 if self._prefilter else len(chunk)
+                batch, chunk = chunk[:size], chunk[size:]
+                found = self._store.get_many([item["id"] for item in batch])
+                for item in batch:
+                    self.last_consumed = item
+                    job = found.get(item["id"])
+                    if job is not None and self._query.where.matches(job_view(job)):
+                        yield item, job
+
+    def mark_returned(self, item: dict[str, Any]) -> None:
+        self.last_returned = item
+        self.need -= 1
+
+    def resume_key(self) -> dict[str, Any] | None:
+        """Where the next page starts, if the index may hold more."""
+        if not self._more_in_index:
+            return None
+        return _start_key(self._plan, self.last_consumed) if self.last_consumed else \
+            self._last_key
+
+    def _next_chunk(self) -> list[dict[str, Any]] | None:
+        if not self._more_in_index:
+            return None
+        room = self._budget - self.scanned
+        if room <= 0:
+            self.exhausted_budget = True
+            return None
+        size = min(room, self.need + max(1, self.need // 4)) if self._prefilter else room
+        page = self._store.query_page(self._plan.index, self._plan.key_condition(),
+                                      self._plan.forward, size, self._last_key)
+        self.scanned += page.scanned
+        self._last_key = page.last_key
+        self._more_in_index = page.last_key is not None
+        return [item for item in page.items if self._lister.visible(item, self._caller,
+                                                                     self._query)
+                and (not self._prefilter or self._query.where.matches(_projected_view(item)))]
+
+
+def _start_key(chosen: Plan, item: dict[str, Any] | None) -> dict[str, Any] | None:
+    if item is None:
+        return None
+    key = {"id": {"S": item["id"]}, "created_key": {"S": item["created_key"]}}
+    key[chosen.partition_attribute] = {"S": item[chosen.partition_attribute]}
+    return key
+
+
+def _projected_view(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: item.get(name) for name in PROJECTED_FIELDS}
+
+
+def _other_tenant(where: AllOf, caller: Caller) -> bool:
+    return any(c.field == "tenant_id" and c.op == "=" and c.value != caller.tenant_id
+               for c in where.conditions())
+
+
+def _empty_range(chosen: Plan) -> bool:
+    return chosen.lower is not None and chosen.upper is not None and chosen.lower > chosen.upper
