@@ -11,6 +11,7 @@ one is a function that returns its calls, plus an entry in OPERATIONS.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -51,8 +52,10 @@ OPERATIONS = (
               and f["stepfunctions_calls"] <= 1 and f["total_calls"] <= 2),
     Operation("get", "get (GET /jobs/{id})", "1 read", 1, "= 1 read",
               lambda f: f["dynamodb_reads"] == 1 and f["total_calls"] == 1),
-    Operation("list_page", "list page", "1 Query", 1, "1-2 Queries, 0 Scans",
-              pending="issue 4"),
+    Operation("list_page", "list page (GET /jobs?state=SUCCESS)", "1 Query", 1,
+              "1-2 Queries, 0 Scans",
+              lambda f: 1 <= f["calls_by_name"].get("Query", 0) <= 2
+              and f["calls_by_name"].get("Scan", 0) == 0),
     Operation("claim", "claim (worker: WAITING -> RUNNING)", "1 write", 1),
     Operation("progress_burst", f"progress: {REPORTS} reports at once, then finish",
               f"{BURST_FLOOR} writes (the finish carries them)", BURST_FLOOR,
@@ -64,7 +67,10 @@ OPERATIONS = (
               # Reports more than an interval apart may each be written once.
               lambda f: f["dynamodb_writes"] <= REPORTS),
     Operation("finish", "finish (worker: RUNNING -> SUCCESS)", "1 write", 1),
-    Operation("cancel", "cancel", "1 write + 1 StopExecution", 2, pending="issue 3"),
+    Operation("cancel", "cancel a running job (POST /jobs/{id}/cancel)",
+              "1 write (StopExecution only for a handler that ignores it)", 1,
+              "<= 1 read + 1 write", lambda f: f["dynamodb_writes"] <= 1
+              and f["dynamodb_reads"] <= 1 and f["stepfunctions_calls"] == 0),
     Operation("download_claim", "download claim", "1 read (presigning makes no call)", 1,
               pending="issue 6"),
 )
@@ -80,7 +86,10 @@ def run(context: Any) -> Section:
         with counter.attached():
             bursts = [run_leaf_job(aws, counter, gap=0.0) for _ in range(repeats)]
             spread = run_leaf_job(aws, counter, gap=SPREAD_GAP)
+        with counter.attached():
+            extra = {"list_page": list_page(aws, counter), "cancel": cancel(aws, counter)}
     figures = {name: operation_figures(calls, shape) for name, calls in bursts[0].items()}
+    figures.update({name: operation_figures(calls, shape) for name, calls in extra.items()})
     figures["progress_burst"] = figures.pop("progress")
     figures["progress_spread"] = operation_figures(spread["progress"], shape)
     stable = all(counts_of(run_) == counts_of(bursts[0]) for run_ in bursts)
@@ -117,6 +126,34 @@ def run_leaf_job(aws: LocalAws, counter: CallCounter, gap: float) -> dict[str, l
     return {phase: counter.calls(phase) for phase in PHASES}
 
 
+def list_page(aws: LocalAws, counter: CallCounter) -> list[Call]:
+    """One page of the jobs the leaf runs left, on the by_tenant_state index."""
+    counter.clear()
+    with counter.phase("list_page"):
+        answer = aws.request("GET", "/jobs?state=SUCCESS&limit=50")
+    if answer.status != 200 or not answer.body["records"]:
+        raise RuntimeError(f"list page answered {answer.status}: {answer.body}")
+    return counter.calls("list_page")
+
+
+def cancel(aws: LocalAws, counter: CallCounter) -> list[Call]:
+    """Cancel a RUNNING demo.sleep; only the API's own calls are the cancel's."""
+    job_id = aws.submit("demo.sleep", {"seconds": 30, "steps": 300})
+    deadline = time.monotonic() + 30
+    while aws.request("GET", f"/jobs/{job_id}").body["state"] != "RUNNING":
+        if time.monotonic() > deadline:
+            raise TimeoutError("demo.sleep never started")
+        time.sleep(0.01)
+    counter.clear()
+    with counter.phase("cancel"):
+        answer = aws.request("POST", f"/jobs/{job_id}/cancel")
+    calls = counter.calls("cancel")
+    aws.wait_for_execution(job_id)  # the handler notices and returns
+    if answer.status != 200 or answer.body["state"] != "ABORTED":
+        raise RuntimeError(f"cancel answered {answer.status}: {answer.body}")
+    return calls
+
+
 def counts_of(phases: dict[str, list[Call]]) -> dict[str, tuple[str, ...]]:
     return {phase: tuple(f"{c.service}.{c.operation}" for c in calls)
             for phase, calls in phases.items()}
@@ -141,6 +178,8 @@ def operation_figures(calls: list[Call], shape: TableShape) -> dict[str, Any]:
     figures["read_items_bytes"] = [item_size(call.item) for call in calls
                                    if call.operation == "GetItem"]
     figures["call_seconds"] = sum(call.seconds for call in calls)
+    figures["calls_by_name"] = {name: [c.operation for c in calls].count(name)
+                                for name in {c.operation for c in calls}}
     return figures
 
 

@@ -15,12 +15,7 @@ per request (Nagle's algorithm meeting delayed ACKs).
 
 from __future__ import annotations
 
-import os
-import queue
 import statistics
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -31,6 +26,8 @@ from typing import Any
 
 import boto3
 import requests
+
+from local.launcher import running_server
 
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT_THREADS = 8
@@ -110,72 +107,14 @@ def wait_for_executions(server: LocalServer, job_ids: set[str]) -> dict[str, flo
 
 @contextmanager
 def local_server() -> Iterator[LocalServer]:
-    """`python -m local.server` on free ports, as tests/e2e/conftest.py starts it."""
-    from local.server import free_port
-
-    port, moto_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.server", "--port", str(port), "--moto-port",
-         str(moto_port)],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_banner(process, timeout=120)
-        wait_until_healthy(url, process)
+    """`python -m local.server` on free ports (local/launcher.py), with a Step
+    Functions client of our own on its moto."""
+    with running_server() as running:
         sfn = boto3.session.Session().client(
-            "stepfunctions", endpoint_url=f"http://127.0.0.1:{moto_port}",
+            "stepfunctions", endpoint_url=f"http://127.0.0.1:{running.moto_port}",
             region_name="us-east-1", aws_access_key_id="local", aws_secret_access_key="local")
         machines = {m["name"]: m["stateMachineArn"]
                     for m in sfn.list_state_machines()["stateMachines"]}
         # demo.echo is not long-running: it runs on the Express machine.
         express = next(arn for name, arn in machines.items() if name.endswith("-express"))
-        yield LocalServer(url, sfn, express)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def wait_for_banner(process: subprocess.Popen[str], timeout: float) -> None:
-    """Read until "Serving on", then keep draining the output so the server never
-    blocks on a full pipe (it logs every request)."""
-    lines: queue.Queue[str | None] = queue.Queue()
-
-    def drain() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            lines.put(line)
-        lines.put(None)
-
-    threading.Thread(target=drain, daemon=True).start()
-    seen: list[str] = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
-        except queue.Empty:
-            break
-        if line is None:
-            raise RuntimeError("the local server exited:\n" + "".join(seen))
-        seen.append(line)
-        if line.startswith("Serving on"):
-            return
-    raise TimeoutError("the local server did not start:\n" + "".join(seen))
-
-
-def wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError("the local server exited")
-        try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            time.sleep(0.1)
-    raise TimeoutError("the local server never became healthy")
+        yield LocalServer(running.url, sfn, express)

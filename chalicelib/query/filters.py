@@ -35,12 +35,12 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import re2
 
-from chalicelib.errors import BadRequest
 from chalicelib.query.fields import FILTERABLE, NULLABLE, SELECTABLE, STATES, Kind, value_at
+from chalicelib.query.problems import quote, reject
 
 MAX_CONDITIONS = 50
 MAX_DEPTH = 5  # ORs nested in ORs; an OR in the top-level list is depth 1
@@ -48,7 +48,6 @@ MAX_REGEX_LENGTH = 256
 MAX_LIST_VALUES = 100
 MAX_STRING_LENGTH = 1024
 MAX_TIME_LENGTH = 40
-MAX_QUOTED_NAME = 40
 
 OPERATORS: tuple[str, ...] = (
     "=", "!=", ">", ">=", "<", "<=", "~", "in", "nin", "rin", "rnin", "^", "!^", "$", "!$",
@@ -255,14 +254,14 @@ def parse_filters_json(text: str) -> AllOf:
     try:
         raw = json.loads(text)
     except (ValueError, RecursionError) as error:
-        _reject("filters", f"is not valid JSON ({_json_problem(error)})")
+        reject("filters", f"is not valid JSON ({_json_problem(error)})")
     return parse_filters(raw)
 
 
 def parse_filters(raw: Any, path: str = "filters") -> AllOf:
     """Validate a decoded TrueNAS filter list and build its tree."""
     if not isinstance(raw, list):
-        _reject(path, "must be a list of filters, e.g. [[\"state\", \"=\", \"RUNNING\"]]")
+        reject(path, "must be a list of filters, e.g. [[\"state\", \"=\", \"RUNNING\"]]")
     return _Parser().conjunction(raw, path, depth=0)
 
 
@@ -285,24 +284,24 @@ class _Parser:
 
     def filter(self, raw: Any, path: str, depth: int) -> Condition | AnyOf:
         if not isinstance(raw, list):
-            _reject(path, _not_a_filter(raw))
+            reject(path, _not_a_filter(raw))
         if len(raw) == 3:
             return self.condition(raw, path)
         if len(raw) == 2:
             return self.disjunction(raw, path, depth + 1)
-        _reject(path, "must be [field, operator, value] or [\"OR\", [branch, ...]]")
+        reject(path, "must be [field, operator, value] or [\"OR\", [branch, ...]]")
 
     def disjunction(self, raw: list[Any], path: str, depth: int) -> AnyOf:
         connective, branches = raw
         if connective == "AND":
-            _reject(f"{path}[0]", "AND is not supported: list the filters side by side "
+            reject(f"{path}[0]", "AND is not supported: list the filters side by side "
                                   "(a filter list is already a conjunction), as in TrueNAS")
         if connective != "OR":
-            _reject(f"{path}[0]", "a 2-item filter must be [\"OR\", [branch, ...]]")
+            reject(f"{path}[0]", "a 2-item filter must be [\"OR\", [branch, ...]]")
         if depth > MAX_DEPTH:
-            _reject(path, f"ORs are nested too deeply (at most {MAX_DEPTH} levels)")
+            reject(path, f"ORs are nested too deeply (at most {MAX_DEPTH} levels)")
         if not isinstance(branches, list) or not branches:
-            _reject(f"{path}[1]", "OR needs a non-empty list of branches")
+            reject(f"{path}[1]", "OR needs a non-empty list of branches")
         return AnyOf(tuple(
             self.branch(branch, f"{path}[1][{j}]", depth) for j, branch in enumerate(branches)
         ))
@@ -310,7 +309,7 @@ class _Parser:
     def branch(self, raw: Any, path: str, depth: int) -> AllOf:
         """An OR branch: one filter, or a list of filters that must all hold."""
         if not isinstance(raw, list) or not raw:
-            _reject(path, "an OR branch must be a filter or a non-empty list of filters")
+            reject(path, "an OR branch must be a filter or a non-empty list of filters")
         if isinstance(raw[0], list):
             return self.conjunction(raw, path, depth)
         return AllOf((self.filter(raw, path, depth),))
@@ -318,7 +317,7 @@ class _Parser:
     def condition(self, raw: list[Any], path: str) -> Condition:
         self.condition_count += 1
         if self.condition_count > MAX_CONDITIONS:
-            _reject(path, f"too many conditions (at most {MAX_CONDITIONS} in all)")
+            reject(path, f"too many conditions (at most {MAX_CONDITIONS} in all)")
         field, op, value = raw
         kind = _check_field(field, f"{path}[0]")
         _check_operator(field, kind, op, f"{path}[1]")
@@ -336,10 +335,10 @@ def _check_field(field: Any, path: str) -> Kind:
     if isinstance(field, str) and field in FILTERABLE:
         return FILTERABLE[field]
     if isinstance(field, str) and field in SELECTABLE:
-        _reject(path, f"field {_quote(field)} cannot be filtered on "
+        reject(path, f"field {quote(field)} cannot be filtered on "
                       "(it may hold secrets or large values)")
     examples = ", ".join(FIELD_EXAMPLES)
-    _reject(path, f"unknown field {_quote(field)}; filterable fields include {examples}")
+    reject(path, f"unknown field {quote(field)}; filterable fields include {examples}")
 
 
 def _check_operator(field: str, kind: Kind, op: Any, path: str) -> None:
@@ -347,11 +346,11 @@ def _check_operator(field: str, kind: Kind, op: Any, path: str) -> None:
         hint = ""
         if isinstance(op, str) and op[:1] == "C" and op[1:] in OPERATORS:
             hint = " (case-insensitive C-operators are not supported)"
-        _reject(path, f"unknown operator {_quote(op)}{hint}; known operators: "
+        reject(path, f"unknown operator {quote(op)}{hint}; known operators: "
                       + " ".join(OPERATORS))
     allowed = OPERATORS_BY_KIND[kind]
     if op not in allowed:
-        _reject(path, f"operator {_quote(op)} does not apply to {field} ({KIND_NAMES[kind]}); "
+        reject(path, f"operator {quote(op)} does not apply to {field} ({KIND_NAMES[kind]}); "
                       f"use one of: {' '.join(allowed)}")
 
 
@@ -362,7 +361,7 @@ def _checked_value(field: str, kind: Kind, op: str, value: Any, path: str) -> An
     """The value, validated for this field and operator, in the form evaluation uses."""
     if op in EQUALITY and value is None:
         if field not in NULLABLE:
-            _reject(path, f"{field} is never null, so null cannot match")
+            reject(path, f"{field} is never null, so null cannot match")
         return None
     if op in MEMBERSHIP:
         return _value_list(field, kind, value, path)
@@ -377,16 +376,16 @@ def _checked_value(field: str, kind: Kind, op: str, value: Any, path: str) -> An
 
 def _value_list(field: str, kind: Kind, value: Any, path: str) -> tuple[Any, ...]:
     if not isinstance(value, list):
-        _reject(path, f"needs a list of values, each {KIND_NAMES[kind]}")
+        reject(path, f"needs a list of values, each {KIND_NAMES[kind]}")
     if len(value) > MAX_LIST_VALUES:
-        _reject(path, f"lists at most {MAX_LIST_VALUES} values")
+        reject(path, f"lists at most {MAX_LIST_VALUES} values")
     return tuple(_member(field, kind, item, f"{path}[{k}]") for k, item in enumerate(value))
 
 
 def _member(field: str, kind: Kind, item: Any, path: str) -> Any:
     if item is None:
         if field not in NULLABLE:
-            _reject(path, f"{field} is never null, so null cannot match")
+            reject(path, f"{field} is never null, so null cannot match")
         return None
     return _scalar(field, kind, item, path)
 
@@ -397,7 +396,7 @@ def _scalar(field: str, kind: Kind, value: Any, path: str) -> Any:
         return _integer(value, path)
     if kind is Kind.BOOLEAN:
         if not isinstance(value, bool):
-            _reject(path, f"{field} needs true or false")
+            reject(path, f"{field} needs true or false")
         return value
     if kind is Kind.TIME:
         return canonical_time(value, path)
@@ -405,42 +404,42 @@ def _scalar(field: str, kind: Kind, value: Any, path: str) -> Any:
         return _string_list(value, path)
     text = _bounded_string(value, path)
     if field == "state" and text not in STATES:
-        _reject(path, f"state must be one of {', '.join(STATES)}")
+        reject(path, f"state must be one of {', '.join(STATES)}")
     return text
 
 
 def _integer(value: Any, path: str) -> int:
     # JSON true/false decode to bool, a subclass of int: not an integer here.
     if isinstance(value, bool) or not isinstance(value, int):
-        _reject(path, "needs an integer")
+        reject(path, "needs an integer")
     return value
 
 
 def _bounded_string(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        _reject(path, "needs a string")
+        reject(path, "needs a string")
     if len(value) > MAX_STRING_LENGTH:
-        _reject(path, f"is too long (at most {MAX_STRING_LENGTH} characters)")
+        reject(path, f"is too long (at most {MAX_STRING_LENGTH} characters)")
     return value
 
 
 def _string_list(value: Any, path: str) -> tuple[str, ...]:
     if not isinstance(value, list):
-        _reject(path, "needs a list of strings")
+        reject(path, "needs a list of strings")
     if len(value) > MAX_LIST_VALUES:
-        _reject(path, f"lists at most {MAX_LIST_VALUES} values")
+        reject(path, f"lists at most {MAX_LIST_VALUES} values")
     return tuple(_bounded_string(item, f"{path}[{k}]") for k, item in enumerate(value))
 
 
 def _regex_pattern(value: Any, path: str) -> str:
     if not isinstance(value, str):
-        _reject(path, "needs a regex string")
+        reject(path, "needs a regex string")
     if len(value) > MAX_REGEX_LENGTH:
-        _reject(path, f"regex is too long (at most {MAX_REGEX_LENGTH} characters)")
+        reject(path, f"regex is too long (at most {MAX_REGEX_LENGTH} characters)")
     try:
         compile_regex(value)
     except re2.error as error:
-        _reject(path, _regex_problem(error))
+        reject(path, _regex_problem(error))
     return value
 
 
@@ -455,15 +454,15 @@ def canonical_time(value: Any, path: str) -> str:
     """
     example = KIND_NAMES[Kind.TIME]
     if not isinstance(value, str) or len(value) > MAX_TIME_LENGTH:
-        _reject(path, f"needs {example}")
+        reject(path, f"needs {example}")
     try:
         parsed = datetime.fromisoformat(value)
         if parsed.tzinfo is not None:
             parsed = parsed.astimezone(UTC)
     except (ValueError, OverflowError):
-        _reject(path, f"is not a valid time; use {example}")
+        reject(path, f"is not a valid time; use {example}")
     if parsed.microsecond % 1000:
-        _reject(path, "has more than millisecond precision")
+        reject(path, "has more than millisecond precision")
     return (f"{parsed.year:04d}-{parsed.month:02d}-{parsed.day:02d}T"
             f"{parsed.hour:02d}:{parsed.minute:02d}:{parsed.second:02d}."
             f"{parsed.microsecond // 1000:03d}Z")
@@ -472,7 +471,7 @@ def canonical_time(value: Any, path: str) -> str:
 def _time_prefix(value: Any, path: str) -> str:
     """A leading part of a stored time ("2026-11", "2026-11-23T04"), compared as text."""
     if not isinstance(value, str) or not _fits_time_template(value):
-        _reject(path, "needs the start of a time in the stored form "
+        reject(path, "needs the start of a time in the stored form "
                       f"{TIME_TEMPLATE.replace('0', 'D')}, e.g. 2026-11 or 2026-11-23T04")
     return value
 
@@ -489,14 +488,5 @@ def _fits_time_template(text: str) -> bool:
 # ---------------------------------------------------------------- errors
 
 
-def _quote(name: Any) -> str:
-    """A field or operator name for an error message, never a long or odd value."""
-    if not isinstance(name, str):
-        return f"of type {type(name).__name__}"
-    if len(name) > MAX_QUOTED_NAME:
-        return repr(name[:MAX_QUOTED_NAME] + "...")
-    return repr(name)
 
 
-def _reject(path: str, problem: str) -> NoReturn:
-    raise BadRequest(f"{path}: {problem}", details={"path": path, "problem": problem})

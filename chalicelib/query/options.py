@@ -16,14 +16,13 @@ projection nests them back: {"progress": {"percent": 50}}.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NoReturn
+from typing import Any
 
-from chalicelib.errors import BadRequest
 from chalicelib.query.fields import SELECTABLE, SORTABLE, value_at
+from chalicelib.query.problems import quote, reject
 
 MAX_ORDER_KEYS = 5
 MAX_SELECT = 30
-MAX_QUOTED_NAME = 40
 NULLS_FIRST = "nulls_first:"
 NULLS_LAST = "nulls_last:"
 DESCENDING = "-"
@@ -49,19 +48,19 @@ def parse_order_by(items: list[str], path: str = "order_by") -> tuple[OrderKey, 
     for i, item in enumerate(items):
         key = _order_key(item, f"{path}[{i}]")
         if any(seen.field == key.field for seen in keys):
-            _reject(f"{path}[{i}]", f"sorts by {key.field} a second time")
+            reject(f"{path}[{i}]", f"sorts by {key.field} a second time")
         keys.append(key)
     return tuple(keys)
 
 
 def _order_key(item: Any, path: str) -> OrderKey:
     if not isinstance(item, str):
-        _reject(path, "needs a field name string such as \"-time_created\"")
+        reject(path, "needs a field name string such as \"-time_created\"")
     rest, nulls_first = _null_placement(item)
     descending = rest.startswith(DESCENDING)
     field = rest.removeprefix(DESCENDING)
     if field not in SORTABLE:
-        _reject(path, f"cannot sort by {_quote(field)}; sortable fields include "
+        reject(path, f"cannot sort by {quote(field)}; sortable fields include "
                       + ", ".join(SORT_EXAMPLES))
     # Default: nulls are the largest values (PostgreSQL).
     return OrderKey(field, descending, descending if nulls_first is None else nulls_first)
@@ -105,7 +104,7 @@ def parse_select(items: list[str], path: str = "select") -> tuple[str, ...]:
     chosen: dict[str, None] = {}
     for i, item in enumerate(items):
         if not isinstance(item, str) or item not in SELECTABLE:
-            _reject(f"{path}[{i}]", f"cannot select {_quote(item)}; selectable fields include "
+            reject(f"{path}[{i}]", f"cannot select {quote(item)}; selectable fields include "
                                     + ", ".join(SELECT_EXAMPLES))
         chosen.setdefault(item)
     return tuple(chosen)
@@ -151,18 +150,10 @@ def _place_subfield(projected: dict[str, Any], record: dict[str, Any], parent: s
 
 def _check_list(items: Any, path: str, limit: int, what: str) -> None:
     if not isinstance(items, list):
-        _reject(path, "needs a list of strings")
+        reject(path, "needs a list of strings")
     if len(items) > limit:
-        _reject(path, f"has too many {what} (at most {limit})")
+        reject(path, f"has too many {what} (at most {limit})")
 
 
-def _quote(name: Any) -> str:
-    if not isinstance(name, str):
-        return f"a value of type {type(name).__name__}"
-    if len(name) > MAX_QUOTED_NAME:
-        return repr(name[:MAX_QUOTED_NAME] + "...")
-    return repr(name)
 
 
-def _reject(path: str, problem: str) -> NoReturn:
-    raise BadRequest(f"{path}: {problem}", details={"path": path, "problem": problem})

@@ -88,3 +88,15 @@ def test_methods_show_which_params_are_secret(jobs: JobsClient) -> None:
     password = methods["demo.secret"]["params_schema"]["properties"]["password"]
 
     assert password["format"] == "password" and password["writeOnly"] is True
+
+
+def test_the_secret_is_masked_in_lists_and_cannot_be_filtered_on(jobs: JobsClient) -> None:
+    jobs.wait_for(submit_secret(jobs).body["id"])
+
+    listed = jobs.request("GET", "/jobs?method=demo.secret")
+    probe = jobs.request("GET", '/jobs?filters=[["arguments.password","=","x"]]')
+
+    assert listed.body["returned_records"] == 1
+    assert PASSWORD not in json.dumps(listed.body)
+    assert listed.body["records"][0]["arguments"]["password"] == "********"
+    assert probe.status == 400  # arguments are not filterable: no guessing oracle

@@ -1,0 +1,92 @@
+"""Starts `python -m local.server` (what `make run` runs) as a subprocess, for
+the end-to-end tests and the benchmarks, and stops it afterwards."""
+
+from __future__ import annotations
+
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from local.server import free_port
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class RunningServer:
+    url: str
+    moto_port: int
+    process: subprocess.Popen[str]
+    banner: list[str]  # what it printed up to "Serving on"
+
+
+@contextmanager
+def running_server(start_timeout: float = 120) -> Iterator[RunningServer]:
+    port, moto_port = free_port(), free_port()
+    # No AWS_* from the caller: the server sets its own fake credentials.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "local.server", "--port", str(port), "--moto-port", str(moto_port)],
+        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        banner = _wait_for_banner(process, start_timeout)
+        _wait_until_healthy(url, process)
+        yield RunningServer(url, moto_port, process, banner)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_for_banner(process: subprocess.Popen[str], timeout: float) -> list[str]:
+    """Read until "Serving on", then keep draining the output so the server never
+    blocks on a full pipe (it logs every request)."""
+    lines: queue.Queue[str | None] = queue.Queue()
+
+    def drain() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.put(line)
+        lines.put(None)
+
+    threading.Thread(target=drain, daemon=True).start()
+    seen: list[str] = []
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+        except queue.Empty:
+            break
+        if line is None:
+            raise RuntimeError("the local server exited:\n" + "".join(seen))
+        seen.append(line)
+        if line.startswith("Serving on"):
+            return seen
+    raise TimeoutError("the local server did not start:\n" + "".join(seen))
+
+
+def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError("the local server exited")
+        try:
+            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError("the local server never became healthy")
