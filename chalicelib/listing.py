@@ -76,7 +76,8 @@ class JobLister:
         if _other_tenant(query.where, caller):
             return 0
         scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
-        total = sum(1 for _ in scan.matches())
+        total = sum(1 for _ in scan.index_matches()) if scan.projection_suffices else \
+            sum(1 for _ in scan.matches())
         if scan.exhausted_budget:
             raise BadRequest(f"counting these jobs would read more than {COUNT_READ_LIMIT} "
                              f"of them; {NARROW_HINT}")
@@ -183,6 +184,19 @@ class _Scan:
                     job = found.get(item["id"])
                     if job is not None and self._query.where.matches(job_view(job)):
                         yield item, job
+
+    @property
+    def projection_suffices(self) -> bool:
+        """The index items alone decide the filter (no full record needed)."""
+        return self._prefilter
+
+    def index_matches(self) -> Iterator[dict[str, Any]]:
+        """Matching index items, judged on the projection alone: enough to
+        count, and half the reads of fetching every record."""
+        if _empty_range(self._plan):
+            return
+        while (chunk := self._next_chunk()) is not None:
+            yield from chunk
 
     def mark_returned(self, item: dict[str, Any]) -> None:
         self.last_returned = item
