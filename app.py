@@ -4,6 +4,7 @@ from typing import Any
 
 from chalice import Chalice, Rate, Response
 
+from chalicelib.api.children import children_params, with_children
 from chalicelib.api.listing import list_jobs, list_params
 from chalicelib.api.requests import (
     caller_of,
@@ -68,7 +69,18 @@ def get_job(job_id: str) -> Response:
     jobs = services().jobs
     job = jobs.wait(job_id, caller, query.wait, query.since) if query.wait else \
         jobs.get(job_id, caller)
-    return json_response(job_view(job, raw_result=query.raw_result))
+    view = job_view(job, raw_result=query.raw_result)
+    return json_response(with_children(view, job, query, services().fanout))
+
+
+@app.route("/jobs/{job_id}/children", methods=["GET"])
+@translate_errors
+def list_children(job_id: str) -> Response:
+    request = app.current_request
+    caller = caller_of(request)
+    services().jobs.get(job_id, caller, load_result=False)  # 404 unless visible
+    params = children_params(list_params(request), job_id)
+    return json_response(list_jobs(params, caller, services().lister))
 
 
 @app.route("/jobs/{job_id}/cancel", methods=["POST"], content_types=JSON)

@@ -15,6 +15,11 @@ def result_key(job_id: str) -> str:
     return f"jobs/{job_id}/result.json"
 
 
+def handler_result_key(job_id: str) -> str:
+    """A parent's own result, kept while its children run."""
+    return f"jobs/{job_id}/handler-result.json"
+
+
 class Blobs:
     def __init__(self, client: Any, bucket: str) -> None:
         self._client = client

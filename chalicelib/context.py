@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
-from chalicelib.models import Job, Progress
+from pydantic import ValidationError
+
+from chalicelib.models import ChildPolicy, ChildrenSummary, ChildSpec, Job, Progress
 from chalicelib.progress import ProgressReporter
 from chalicelib.states import JobState
+from chalicelib.validation import field_errors
+
+# Checks a spawned child and answers its id (chalicelib.fanout).
+Spawner = Callable[[ChildSpec, int], str]
 
 
 class JobAborted(Exception):
@@ -16,10 +23,13 @@ class JobAborted(Exception):
 
 class JobContext:
     def __init__(self, job: Job, reporter: ProgressReporter,
-                 logger: logging.Logger | logging.LoggerAdapter[logging.Logger]) -> None:
+                 logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+                 spawner: Spawner | None = None) -> None:
         self.job = job
         self._reporter = reporter
         self.log = logger
+        self._spawner = spawner
+        self.spawned: list[ChildSpec] = []
 
     @property
     def job_id(self) -> str:
@@ -41,3 +51,41 @@ class JobContext:
     def check_cancelled(self) -> None:
         if self.cancelled:
             raise JobAborted(f"job {self.job_id} was aborted")
+
+    def spawn(self, method: str, params: dict[str, Any] | None = None, *, weight: int = 1,
+              description: str | None = None, children: list[dict[str, Any]] | None = None,
+              on_child_failure: str = ChildPolicy.FAIL.value) -> str:
+        """Add a sub-job; it starts once this handler returns, and this job
+        finishes when its sub-jobs have (see `aggregate` in job_method).
+        Checked at once: an unknown method or bad params raise here.
+        Returns the sub-job's id."""
+        if self._spawner is None:
+            raise RuntimeError("sub-jobs can only be spawned by a running handler")
+        try:
+            spec = ChildSpec.model_validate({
+                "method": method, "params": params or {}, "weight": weight,
+                "description": description, "children": children,
+                "on_child_failure": on_child_failure,
+            })
+        except ValidationError as exc:
+            problems = "; ".join(f"{p['field']}: {p['message']}" for p in field_errors(exc))
+            raise ValueError(f"invalid sub-job: {problems}") from None
+        child_id = self._spawner(spec, len(self.spawned))
+        self.spawned.append(spec)
+        return child_id
+
+
+class Children:
+    """What an aggregate function gets: the summary, and the children in the
+    order they were declared or spawned, read in batches as it iterates."""
+
+    def __init__(self, summary: ChildrenSummary, load: Callable[[], Iterator[Job]]) -> None:
+        self.summary = summary
+        self._load = load
+
+    def __iter__(self) -> Iterator[Job]:
+        return self._load()
+
+    def results(self) -> list[Any]:
+        """The results of the children that succeeded, in order."""
+        return [child.result for child in self if child.state is JobState.SUCCESS]

@@ -16,7 +16,9 @@ from chalicelib import keys
 from chalicelib.models import ExcInfo, Job, Progress
 from chalicelib.states import JobState
 
-JSON_FIELDS = ("arguments", "progress", "result", "exc_info")
+JSON_FIELDS = ("arguments", "progress", "result", "exc_info", "children_spec", "handler_result")
+# Derived when a job is shown (chalicelib.views), never stored.
+NOT_STORED = {"children_summary"}
 
 _serializer = TypeSerializer()
 _deserializer = TypeDeserializer()
@@ -41,7 +43,7 @@ def index_keys(job: Job) -> dict[str, Any]:
 
 
 def to_item(job: Job) -> dict[str, Any]:
-    plain = job.model_dump(mode="json", exclude_none=True)
+    plain = job.model_dump(mode="json", exclude_none=True, exclude=NOT_STORED)
     for field in JSON_FIELDS:
         if field in plain:
             plain[field] = dumps(plain[field])

@@ -57,6 +57,10 @@ def active_shard(job_id: str) -> str:
     return f"active{SEPARATOR}{_shard_of(job_id)}"
 
 
+def active_shards() -> list[str]:
+    return [f"active{SEPARATOR}{n}" for n in range(ACTIVE_SHARDS)]
+
+
 def stopping_shard(job_id: str) -> str:
     """Aborted while running: the execution may still be going, and the
     sweeper reads exactly these partitions to stop the overdue ones."""

@@ -6,6 +6,7 @@ Field names follow TrueNAS's `core.get_jobs` record; `tenant_id`, `user_id`,
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -26,6 +27,22 @@ class ExcInfo(BaseModel):
     type: str | None = None
     errno: int | None = None
     extra: Any = None
+
+
+class ChildPolicy(StrEnum):
+    FAIL = "fail"
+    CONTINUE = "continue"
+
+
+class ChildrenSummary(BaseModel):
+    """A parent's sub-jobs by state. `active` counts WAITING and RUNNING ones:
+    splitting them would cost every child a second write to its parent."""
+
+    total: int = 0
+    active: int = 0
+    SUCCESS: int = 0
+    FAILED: int = 0
+    ABORTED: int = 0
 
 
 class JobView(BaseModel):
@@ -59,8 +76,17 @@ class JobView(BaseModel):
     time_updated: IsoTime = Field(json_schema_extra={"format": "date-time"})
     tenant_id: str
     user_id: str | None = None
-    parent_id: str | None = None
-    root_id: str | None = None
+    parent_id: str | None = Field(None, description="The job that spawned this one.")
+    root_id: str | None = Field(None, description="The top of this job's tree.")
+    weight: int = Field(1, description="This job's share of its parent's progress.")
+    on_child_failure: ChildPolicy = Field(
+        ChildPolicy.FAIL, description="fail: a failed sub-job fails this job; continue: "
+        "this job succeeds and reports partial failures.")
+    children_summary: ChildrenSummary | None = Field(
+        None, description="Sub-jobs counted by state (parents only).")
+    outcome: str | None = Field(
+        None, description="For parents: NORMAL, or PARTIAL_FAILURES when some sub-jobs "
+        "failed under on_child_failure=continue (NetApp).")
 
 
 class Job(JobView):
@@ -73,6 +99,26 @@ class Job(JobView):
     abort_deadline: IsoTime | None = None
     expires_at: int | None = None
     runner: str = "standard"  # chalicelib.workflow.Runner
+    # Sub-job trees (chalicelib.tree): the declared children still to create,
+    # the handler's own result kept for the finish, the fan-in counters, and
+    # the task token the parent's execution waits on.
+    children_spec: list[dict[str, Any]] | None = None
+    children_timeout: int | None = None
+    handler_result: Any = None
+    child_total: int | None = None
+    child_pending: int | None = None
+    child_succeeded: int | None = None
+    child_failed: int | None = None
+    child_aborted: int | None = None
+    child_weight_total: int | None = None
+    child_weight_done: int | None = None
+    first_failed_child: str | None = None
+    wait_token: str | None = None
+    woken_token: str | None = None
+
+    @property
+    def has_children(self) -> bool:
+        return bool(self.child_total)
 
     def is_expired(self, now: float) -> bool:
         # DynamoDB's TTL deletes late (up to days), so every read checks.
@@ -87,6 +133,26 @@ PUBLIC_FIELDS = frozenset(JobView.model_fields)
 DEFERRED = ConfigDict(defer_build=True)
 
 
+MAX_WEIGHT = 1_000_000
+# Step Functions Standard executions last at most a year.
+MAX_CHILDREN_TIMEOUT = 365 * 24 * 3600
+
+
+class ChildSpec(BaseModel):
+    """A sub-job declared in a request, or spawned by a handler; any depth."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    method: str = Field(min_length=1, max_length=200)
+    params: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = Field(None, max_length=1000)
+    weight: int = Field(1, ge=1, le=MAX_WEIGHT, description="share of the parent's progress")
+    children: list[ChildSpec] | None = None
+    # None: the method's default (registry.job_method), else "fail".
+    on_child_failure: ChildPolicy | None = None
+    children_timeout: int | None = Field(None, ge=1, le=MAX_CHILDREN_TIMEOUT)
+
+
 class SubmitRequest(BaseModel):
     """The body of `POST /jobs`."""
 
@@ -96,6 +162,12 @@ class SubmitRequest(BaseModel):
     params: dict[str, Any] = Field(default_factory=dict)
     description: str | None = Field(None, max_length=1000)
     transient: bool = False
+    children: list[ChildSpec] | None = Field(
+        None, description="sub-jobs to run once this job's own handler has returned")
+    on_child_failure: ChildPolicy | None = None
+    children_timeout: int | None = Field(
+        None, ge=1, le=MAX_CHILDREN_TIMEOUT,
+        description="seconds this job waits for its sub-jobs before it fails")
 
 
 class Outcome(BaseModel):
@@ -112,3 +184,4 @@ class Outcome(BaseModel):
     progress: Progress | None = None
     result_ref: str | None = None
     expires_at: int | None = None
+    outcome: str | None = None

@@ -28,9 +28,11 @@ from chalicelib.redaction import secret_paths
 from chalicelib.validation import parse
 
 if TYPE_CHECKING:
-    from chalicelib.context import JobContext
+    from chalicelib.context import Children, JobContext
 
 Handler = Callable[["JobContext", Any], Any]
+# Called once a parent's sub-jobs are done; its return value is the parent's result.
+Aggregate = Callable[["JobContext", Any, "Children"], Any]
 LockKey = Callable[[Any], str]
 
 
@@ -59,6 +61,12 @@ class JobMethod:
     retention_seconds: int | None = None
     # Jobs that may outlive Express's five minutes run on Standard executions.
     long_running: bool = False
+    # A handler that calls ctx.spawn runs on Standard too: only Standard
+    # executions can wait for a task token.
+    spawns_children: bool = False
+    aggregate: Aggregate | None = None
+    on_child_failure: str = "fail"
+    children_timeout: int | None = None
     secret_paths: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -75,6 +83,7 @@ class JobMethod:
             "locked": self.lock is not None,
             "retries": self.retry.attempts if self.retry else 0,
             "long_running": self.long_running,
+            "spawns_children": self.spawns_children,
             "params_schema": self.params_model.model_json_schema(),
         }
 
@@ -100,16 +109,27 @@ class MethodRegistry:
         retry: Retry | None = None,
         retention_seconds: int | None = None,
         long_running: bool = False,
+        spawns_children: bool = False,
+        aggregate: Aggregate | None = None,
+        on_child_failure: str = "fail",
+        children_timeout: int | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `lock` maps params to a key: a submit while a job
-        with the same key is unfinished joins that job (TrueNAS)."""
+        with the same key is unfinished joins that job (TrueNAS).
+
+        A handler that calls `ctx.spawn` must say `spawns_children=True`;
+        `aggregate(ctx, params, children)` then makes the parent's result once
+        every child has finished, and `on_child_failure` ("fail" or
+        "continue") is the default policy when a request does not set one."""
 
         def decorate(handler: Handler) -> Handler:
             doc = description if description is not None else (handler.__doc__ or "")
             self.register(JobMethod(
                 name, handler, params, abortable, " ".join(doc.split()),
                 lock=lock, retry=retry, retention_seconds=retention_seconds,
-                long_running=long_running,
+                long_running=long_running, spawns_children=spawns_children or bool(aggregate),
+                aggregate=aggregate, on_child_failure=on_child_failure,
+                children_timeout=children_timeout,
             ))
             return handler
 

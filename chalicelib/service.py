@@ -17,9 +17,11 @@ from chalicelib.blobs import Blobs
 from chalicelib.caller import Caller
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, TransitionRejected
-from chalicelib.models import Job, SubmitRequest
+from chalicelib.fanout import FanOut
+from chalicelib.models import ChildPolicy, Job, SubmitRequest
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod, MethodRegistry
+from chalicelib.retention import retention_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
@@ -48,6 +50,7 @@ class JobService:
         methods: MethodRegistry,
         settings: Settings,
         clock: Clock,
+        fanout: FanOut,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
@@ -56,6 +59,7 @@ class JobService:
         self._methods = methods
         self._settings = settings
         self._clock = clock
+        self._fanout = fanout
         self._sleep = sleep
 
     def submit(
@@ -63,6 +67,8 @@ class JobService:
     ) -> Submission:
         method = self._methods.get(request.method)
         params = method.parse_params(request.params)
+        if request.children:
+            self._fanout.check(request.children)
         job = self._new_job(method, params, request, caller, idempotency_key)
         try:
             if method.lock is not None:
@@ -99,12 +105,18 @@ class JobService:
         for _ in range(2):  # once more if a start or a finish raced the write
             _check_cancellable(job)
             try:
-                return self._store.abort(
+                aborted = self._store.abort(
                     job, self._now(), "aborted by request", self._expiry(job),
                     self._stop_deadline(job),
                 )
             except TransitionRejected:
                 job = self.get(job_id, caller, load_result=False)
+                continue
+            # A parent waiting for its children goes on to Finish, which
+            # aborts them; a child may have been the one its parent waited for.
+            self._fanout.wake(job)
+            self._fanout.child_ended(aborted)
+            return aborted
         _check_cancellable(job)
         raise ServiceUnavailable("the job changed state while being cancelled; retry")
 
@@ -142,7 +154,8 @@ class JobService:
         return Submission(existing, created=False)
 
     def _start(self, job: Job) -> None:
-        self._workflow.start(job.id, job.tenant_id, Runner(job.runner))
+        self._workflow.start(job.id, job.tenant_id, Runner(job.runner),
+                             self._fanout.children_timeout(job))
 
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
                  caller: Caller, idempotency_key: str | None) -> Job:
@@ -161,7 +174,12 @@ class JobService:
             user_id=caller.user_id,
             message_ids=[caller.request_id] if caller.request_id else [],
             secret_paths=method.secret_paths,
-            runner=self._workflow.runner_for(method.long_running).value,
+            runner=self._workflow.runner_for(
+                self._fanout.needs_standard(method.name, bool(request.children))).value,
+            children_spec=[child.model_dump(mode="json", exclude_none=True)
+                           for child in request.children] if request.children else None,
+            on_child_failure=request.on_child_failure or ChildPolicy(method.on_child_failure),
+            children_timeout=request.children_timeout or method.children_timeout,
             request_hash=_request_hash(method.name, arguments, request) if idempotency_key
             else None,
         )
@@ -178,16 +196,6 @@ class JobService:
         return iso(self._clock())
 
 
-def retention_deadline(job: Job, methods: MethodRegistry, settings: Settings,
-                       now: float) -> int:
-    """When a finished job expires (its TTL attribute, epoch seconds)."""
-    if job.transient:
-        return int(now + settings.transient_retention_seconds)
-    method = methods.find(job.method)
-    seconds = method.retention_seconds if method and method.retention_seconds else None
-    return int(now + (seconds or settings.retention_seconds))
-
-
 def _job_id(tenant_id: str, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
@@ -197,7 +205,10 @@ def _job_id(tenant_id: str, idempotency_key: str | None) -> str:
 def _request_hash(method: str, arguments: dict[str, Any], request: SubmitRequest) -> str:
     canonical = json.dumps(
         {"method": method, "params": arguments, "description": request.description,
-         "transient": request.transient},
+         "transient": request.transient,
+         "children": request.model_dump(mode="json")["children"],
+         "on_child_failure": request.on_child_failure,
+         "children_timeout": request.children_timeout},
         sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

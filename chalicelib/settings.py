@@ -23,6 +23,11 @@ class Settings:
     transient_retention_seconds: int = 600
     # How long a cancelled handler may keep running before its execution is stopped.
     abort_grace_seconds: int = 30
+    # How long a parent waits for its sub-jobs unless its request or method says.
+    children_timeout_seconds: int = DAY
+    # A WAITING job whose execution has not claimed it after this long is
+    # started again by the sweeper (a start that failed, or a lost one).
+    stalled_start_seconds: int = 60
     # Results larger than this go to S3: small items keep every read and write cheap.
     inline_result_bytes: int = 16 * 1024
     # Signs paging tokens. Set JOBS_TOKEN_SECRET per stage; the default only
@@ -42,6 +47,8 @@ class Settings:
                 os.environ.get("JOBS_TRANSIENT_RETENTION_SECONDS", 600)
             ),
             abort_grace_seconds=int(os.environ.get("JOBS_ABORT_GRACE_SECONDS", 30)),
+            children_timeout_seconds=int(os.environ.get("JOBS_CHILDREN_TIMEOUT_SECONDS", DAY)),
+            stalled_start_seconds=int(os.environ.get("JOBS_STALLED_START_SECONDS", 60)),
             inline_result_bytes=int(os.environ.get("JOBS_INLINE_RESULT_BYTES", 16 * 1024)),
             token_secret=os.environ.get("JOBS_TOKEN_SECRET", "local-development-only").encode(),
         )

@@ -6,6 +6,8 @@ botocore's ClientError is translated here and nowhere else.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +31,9 @@ THROTTLING_CODES = frozenset({
 ACTIVE = (JobState.WAITING, JobState.RUNNING)
 BATCH_GET_LIMIT = 100
 BATCH_GET_ATTEMPTS = 5
+BATCH_WRITE_LIMIT = 25
+BATCH_WRITE_ATTEMPTS = 8
+TRANSACTION_ATTEMPTS = 10
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ class JobStore:
             update.set(name, value)
         update.remove("active_shard")
         # A cancel that landed first keeps its ABORTED: terminal states stand.
-        return self._apply(job.id, update, update.state_in([JobState.RUNNING]))
+        self._terminal(job, outcome.state, update, update.state_in([JobState.RUNNING]))
+        return _finished_copy(job, outcome, now)
 
     def abort(self, job: Job, now: str, reason: str, expires_at: int | None,
               stop_deadline: str | None) -> Job:
@@ -140,7 +146,12 @@ class JobStore:
             condition = update.state_in([JobState.WAITING])
         # Conditioned on the state we read: a start or a finish that raced us
         # makes this fail, and the caller decides again on the new state.
-        return self._apply(job.id, update, condition)
+        self._terminal(job, JobState.ABORTED, update, condition)
+        return job.model_copy(update={
+            "state": JobState.ABORTED, "time_finished": now, "time_updated": now,
+            "error": reason, "expires_at": expires_at or job.expires_at,
+            "abort_deadline": stop_deadline if job.state is JobState.RUNNING else None,
+        })
 
     def release(self, job_id: str) -> None:
         """Drop an aborted job from the active index once its execution ended."""
@@ -149,14 +160,84 @@ class JobStore:
         update.remove("abort_deadline")
         self._apply(job_id, update, update.state_in([JobState.ABORTED]), returns=False)
 
-    def active_page(self, shard: str, limit: int) -> list[dict[str, Any]]:
-        """Jobs of one partition of the sparse by_active index (see keys.py)."""
+    def begin_children(self, job: Job, total: int, weight_total: int,
+                       handler_result: Any) -> Job:
+        """Set a RUNNING job's fan-in counters, once, before any child exists.
+
+        From here the job is abortable whatever its method says: its own
+        handler has returned, and cancelling it cancels its children.
+        """
+        update = _Update()
+        for name, value in (("child_total", total), ("child_pending", total),
+                            ("child_succeeded", 0), ("child_failed", 0),
+                            ("child_aborted", 0), ("child_weight_total", weight_total),
+                            ("child_weight_done", 0)):
+            update.set(name, {"N": str(value)})
+        update.set("abortable", {"BOOL": True})
+        if handler_result is not None:
+            update.set("handler_result", {"S": items.dumps(handler_result)})
+        update.remove("children_spec")
+        condition = update.state_in([JobState.RUNNING]) + \
+            f" AND attribute_not_exists({update.name('child_total')})"
+        return self._apply(job.id, update, condition)
+
+    def put_children(self, children: list[Job]) -> None:
+        """Write new child records (BatchWriteItem, 25 a call). Their ids are
+        derived from the parent's, so writing them again changes nothing."""
+        for start in range(0, len(children), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._table: [
+                {"PutRequest": {"Item": items.to_item(child)}}
+                for child in children[start:start + BATCH_WRITE_LIMIT]]}
+            for attempt in range(BATCH_WRITE_ATTEMPTS):
+                with self._translated("batch"):
+                    answer = self._client.batch_write_item(RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                _backoff(attempt)
+            if pending:
+                raise ServiceUnavailable("the job store is busy; retry shortly")
+
+    def set_wait_token(self, job_id: str, token: str) -> Job:
+        """Store the task token the parent's execution waits on; the record
+        comes back, so the caller sees whether the children are done already."""
+        update = _Update()
+        update.set("wait_token", {"S": token})
+        condition = update.state_in([JobState.RUNNING]) + \
+            f" AND attribute_exists({update.name('child_total')})"
+        return self._apply(job_id, update, condition)
+
+    def claim_wake(self, job_id: str, token: str) -> bool:
+        """Only one of the many that may see a parent ready sends its token:
+        the one whose write this is. Readiness never reverts (the counters
+        only move one way), so it need not be part of the condition."""
+        update = _Update()
+        update.set("woken_token", {"S": token})
+        token_value = update.value({"S": token})
+        woken = update.name("woken_token")
+        condition = (f"{update.name('wait_token')} = {token_value} AND "
+                     f"(attribute_not_exists({woken}) OR {woken} <> {token_value})")
+        try:
+            self._apply(job_id, update, condition, returns=False)
+        except TransitionRejected:
+            return False
+        return True
+
+    def active_page(self, shard: str, limit: int,
+                    created_before: str | None = None) -> list[dict[str, Any]]:
+        """Jobs of one partition of the sparse by_active index (see keys.py),
+        oldest first; `created_before` bounds the created_key."""
+        condition = "active_shard = :shard"
+        values: dict[str, Any] = {":shard": {"S": shard}}
+        if created_before is not None:
+            condition += " AND created_key < :before"
+            values[":before"] = {"S": created_before}
         with self._translated(shard):
             answer = self._client.query(
                 TableName=self._table,
                 IndexName=keys.BY_ACTIVE,
-                KeyConditionExpression="active_shard = :shard",
-                ExpressionAttributeValues={":shard": {"S": shard}},
+                KeyConditionExpression=condition,
+                ExpressionAttributeValues=values,
                 Limit=limit,
             )
         return [items.deserialize(item) for item in answer.get("Items", [])]
@@ -198,6 +279,40 @@ class JobStore:
             if pending:
                 raise ServiceUnavailable("the job store is busy; retry shortly")
         return found
+
+    def _terminal(self, job: Job, target: JobState, update: _Update, condition: str) -> None:
+        """A job's move to a terminal state; a child's also counts it on its
+        parent, in the same transaction, so no crash can lose the count."""
+        if not job.parent_id:
+            self._apply(job.id, update, condition, returns=False)
+            return
+        child = update.request(self._table, _key(job.id), condition)
+        parent = _parent_count(self._table, job, target)
+        try:
+            self._transact(job.id, [{"Update": child}, {"Update": parent}])
+        except _ParentGone:
+            # The parent was deleted: nobody is waiting for this count.
+            self._apply(job.id, update, condition, returns=False)
+
+    def _transact(self, job_id: str, transaction: list[dict[str, Any]]) -> None:
+        # Siblings finishing together all update their parent: DynamoDB
+        # cancels transactions that collide on an item, so retry those.
+        for attempt in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._client.transact_write_items(TransactItems=transaction)
+                return
+            except ClientError as exc:
+                reasons = exc.response.get("CancellationReasons", [])
+                codes = [reason.get("Code") for reason in reasons]
+                if "TransactionConflict" in codes and attempt + 1 < TRANSACTION_ATTEMPTS:
+                    _backoff(attempt)
+                    continue
+                if codes[:1] == ["ConditionalCheckFailed"]:
+                    old = reasons[0].get("Item") or {}
+                    raise TransitionRejected(job_id, old.get("state", {}).get("S")) from exc
+                if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
+                    raise _ParentGone(job_id) from exc
+                raise _translate(exc, job_id, False) from exc
 
     def _new_job_put(self, job: Job) -> dict[str, Any]:
         return {
@@ -302,6 +417,51 @@ class _LockPut:
         return request
 
 
+class _ParentGone(Exception):
+    pass
+
+
+TERMINAL_COUNTERS = {
+    JobState.SUCCESS: "child_succeeded",
+    JobState.FAILED: "child_failed",
+    JobState.ABORTED: "child_aborted",
+}
+
+
+def _parent_count(table: str, child: Job, target: JobState) -> dict[str, Any]:
+    """The parent's half of a child's terminal write: one fewer pending, one
+    more in the child's final state, the child's weight done."""
+    names = {"#pending": "child_pending", "#ended": TERMINAL_COUNTERS[target],
+             "#weight": "child_weight_done", "#total": "child_total"}
+    values: dict[str, Any] = {":minus": {"N": "-1"}, ":one": {"N": "1"},
+                              ":weight": {"N": str(child.weight)}}
+    expression = "ADD #pending :minus, #ended :one, #weight :weight"
+    if target is not JobState.SUCCESS:
+        names["#first"] = "first_failed_child"
+        values[":child"] = {"S": child.id}
+        expression += " SET #first = if_not_exists(#first, :child)"
+    return {
+        "TableName": table,
+        "Key": _key(child.parent_id or ""),
+        "UpdateExpression": expression,
+        # A deleted parent must not come back as a stub made of counters.
+        "ConditionExpression": "attribute_exists(#total)",
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
+
+
+def _finished_copy(job: Job, outcome: Outcome, now: str) -> Job:
+    """The record as the finish left it (a transaction returns no values)."""
+    fields = outcome.model_dump(exclude_none=True, exclude={"state"})
+    return job.model_copy(update={**fields, "state": outcome.state, "time_finished": now,
+                                  "time_updated": now})
+
+
+def _backoff(attempt: int) -> None:
+    time.sleep(min(1.0, 0.02 * 2 ** attempt) * random.uniform(0.5, 1.0))
+
+
 def _state_update(target: JobState, tenant_id: str, now: str) -> _Update:
     update = _Update()
     update.set("state", items.state_value(target))
@@ -328,6 +488,8 @@ def _outcome_attributes(outcome: Outcome) -> dict[str, Any]:
         attributes["progress"] = items.progress_value(outcome.progress)
     if outcome.expires_at is not None:
         attributes["expires_at"] = {"N": str(outcome.expires_at)}
+    if outcome.outcome is not None:
+        attributes["outcome"] = {"S": outcome.outcome}
     return attributes
 
 

@@ -3,7 +3,8 @@ repairs what a single request cannot. Its work is bounded per run and reads
 only the sparse by_active index, never the whole table.
 
 Now: stop the executions of cancelled jobs whose handlers ignored the cancel
-past their grace period.
+past their grace period, and start again the WAITING jobs whose execution
+never claimed them (a start that failed: a child's, or a submit's).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from chalicelib import keys
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import TransitionRejected
+from chalicelib.fanout import FanOut
+from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
 from chalicelib.workflow import Runner, Workflow
@@ -24,21 +27,41 @@ BATCH = 100
 @dataclass
 class SweepReport:
     stopped: list[str] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"stopped": self.stopped}
+        return {"stopped": self.stopped, "restarted": self.restarted}
 
 
 class Sweeper:
-    def __init__(self, store: JobStore, workflow: Workflow, clock: Clock) -> None:
+    def __init__(self, store: JobStore, workflow: Workflow, fanout: FanOut,
+                 settings: Settings, clock: Clock) -> None:
         self._store = store
         self._workflow = workflow
+        self._fanout = fanout
+        self._settings = settings
         self._clock = clock
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
         report.stopped = self.stop_overdue_aborts()
+        report.restarted = self.restart_stalled_starts()
         return report
+
+    def restart_stalled_starts(self) -> list[str]:
+        """Start again the WAITING jobs created more than `stalled_start_seconds`
+        ago. Starting twice is harmless: a Standard execution's name is the
+        job id, and of two Express ones only the first claim runs the job."""
+        cutoff = keys.created_key(iso(self._clock() - self._settings.stalled_start_seconds), "")
+        restarted = []
+        for shard in keys.active_shards():
+            for entry in self._store.active_page(shard, BATCH, created_before=cutoff):
+                if entry.get("state") != JobState.WAITING.value:
+                    continue
+                job = self._store.get(entry["id"])
+                if job is not None and job.state is JobState.WAITING and self._fanout.start(job):
+                    restarted.append(job.id)
+        return restarted
 
     def stop_overdue_aborts(self) -> list[str]:
         now = iso(self._clock())

@@ -13,6 +13,7 @@ from chalicelib import methods  # noqa: F401  (registers the job methods)
 from chalicelib.aws import AwsClients
 from chalicelib.blobs import Blobs
 from chalicelib.clock import system_clock
+from chalicelib.fanout import FanOut
 from chalicelib.listing import JobLister
 from chalicelib.query.tokens import TokenSigner
 from chalicelib.registry import registry
@@ -43,9 +44,14 @@ class Services:
         return Blobs(self.clients.s3, self.settings.bucket_name)
 
     @cached_property
+    def fanout(self) -> FanOut:
+        return FanOut(self.store, self.workflow, self.blobs, registry, self.settings,
+                      system_clock)
+
+    @cached_property
     def jobs(self) -> JobService:
         return JobService(self.store, self.workflow, self.blobs, registry, self.settings,
-                          system_clock)
+                          system_clock, self.fanout)
 
     @cached_property
     def lister(self) -> JobLister:
@@ -53,11 +59,12 @@ class Services:
 
     @cached_property
     def worker(self) -> Worker:
-        return Worker(self.store, self.blobs, registry, self.settings, system_clock)
+        return Worker(self.store, self.blobs, registry, self.settings, system_clock,
+                      self.fanout)
 
     @cached_property
     def sweeper(self) -> Sweeper:
-        return Sweeper(self.store, self.workflow, system_clock)
+        return Sweeper(self.store, self.workflow, self.fanout, self.settings, system_clock)
 
 
 _lock = threading.Lock()

@@ -4,6 +4,10 @@ A leaf job costs the worker two writes on the success path, plus at most one
 progress write per interval after the first: claim (WAITING -> RUNNING,
 returning the record, so no read) and finish (RUNNING -> terminal, with the
 outcome, the last progress and the TTL).
+
+A parent (declared children, or a handler that spawned some) does not finish
+in Run: it starts its children and raises WaitForChildren, and the state
+machine calls the worker again to wait and then to finish (chalicelib.fanout).
 """
 
 from __future__ import annotations
@@ -15,19 +19,25 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from chalicelib import outcomes
-from chalicelib.blobs import Blobs, result_key
+from chalicelib import outcomes, tree
+from chalicelib.blobs import Blobs, handler_result_key, result_key
 from chalicelib.clock import Clock, iso
-from chalicelib.context import JobAborted, JobContext
+from chalicelib.context import Children, JobAborted, JobContext, Spawner
 from chalicelib.errors import TransitionRejected
-from chalicelib.models import Job, Outcome, Progress
+from chalicelib.fanout import FanOut, WaitForChildren
+from chalicelib.models import ChildPolicy, ChildrenSummary, ChildSpec, Job, Outcome, Progress
 from chalicelib.progress import ProgressReporter
 from chalicelib.redaction import Redactor
 from chalicelib.registry import JobMethod, MethodRegistry
-from chalicelib.service import retention_deadline
+from chalicelib.retention import retention_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
+from chalicelib.workflow import Runner
+
+# What a method's code is called with: the handler, or its aggregate.
+Call = Callable[[JobMethod, JobContext, Any], Any]
+TIMEOUT_ERRORS = ("States.Timeout", "States.HeartbeatTimeout")
 
 log = logging.getLogger("jobapi.worker")
 
@@ -40,6 +50,7 @@ class Worker:
         methods: MethodRegistry,
         settings: Settings,
         clock: Clock,
+        fanout: FanOut,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
@@ -47,6 +58,7 @@ class Worker:
         self._methods = methods
         self._settings = settings
         self._clock = clock
+        self._fanout = fanout
         self._sleep = sleep
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -54,6 +66,10 @@ class Worker:
         job_id, tenant_id = event["job_id"], event["tenant_id"]
         if action == "crashed":
             return self.record_crash(job_id, tenant_id, event.get("failure") or {})
+        if action == "wait":
+            return self._fanout.wait(job_id, event["token"])
+        if action == "finish":
+            return self.finish_parent(job_id)
         return self.run(job_id, tenant_id)
 
     def run(self, job_id: str, tenant_id: str) -> dict[str, Any]:
@@ -62,13 +78,94 @@ class Worker:
         except TransitionRejected as exc:
             # Aborted before it started, or a duplicate invocation: run nothing.
             return {"job_id": job_id, "state": exc.actual_state, "ran": False}
-        outcome, context = self._execute(job)
+        declared = [ChildSpec.model_validate(spec) for spec in job.children_spec or []]
+        outcome, context = self._execute(job, _call_handler,
+                                         self._spawner(job, len(declared)))
         if context.cancelled:
             # The record already says ABORTED (that is how the handler learnt
             # it): this write replaces the finish, so a cancel costs nothing extra.
             self._release(job.id)
             return {"job_id": job_id, "state": JobState.ABORTED.value, "ran": True}
+        children = declared + context.spawned
+        if children and outcome.state is JobState.SUCCESS:
+            return self._spawn(job, children, outcome)
         return {"job_id": job_id, "state": self._finish(job, outcome), "ran": True}
+
+    def finish_parent(self, job_id: str) -> dict[str, Any]:
+        """The Finish task: the children are done (or one failed)."""
+        job = self._store.get(job_id)
+        if job is None:
+            return {"job_id": job_id, "state": None}
+        if job.state is JobState.ABORTED:
+            self._fanout.cascade(job, f"parent job {job.id} was aborted")
+            self._release(job.id)
+            return {"job_id": job_id, "state": job.state.value}
+        if job.state is not JobState.RUNNING or not job.has_children:
+            return {"job_id": job_id, "state": job.state.value}
+        return {"job_id": job_id, "state": self._finish(job, self._parent_outcome(job))}
+
+    def _spawn(self, job: Job, children: list[ChildSpec], outcome: Outcome) -> dict[str, Any]:
+        if self._fanout.spawn(job, children, self._kept_handler_result(job, outcome)):
+            raise WaitForChildren(f"job {job.id} waits for {len(children)} sub-jobs")
+        # Cancelled while its handler ran: no child was created.
+        self._release(job.id)
+        return {"job_id": job.id, "state": JobState.ABORTED.value, "ran": True}
+
+    def _kept_handler_result(self, job: Job, outcome: Outcome) -> Any:
+        """A parent's own result waits in its record for the finish; a big one
+        waits in S3 (the record then holds only a reference)."""
+        if outcome.result is None:
+            return None
+        body = json.dumps(outcome.result, separators=(",", ":")).encode()
+        if len(body) <= self._settings.inline_result_bytes:
+            return outcome.result
+        key = handler_result_key(job.id)
+        self._blobs.put_json(key, body)
+        return {"$ref": key}
+
+    def _parent_outcome(self, job: Job) -> Outcome:
+        failed = tree.failures(job)
+        if job.on_child_failure is ChildPolicy.FAIL and failed:
+            return Outcome(state=JobState.FAILED, error=self._children_failed(job),
+                           progress=tree.rolled_up(job), outcome="ERROR")
+        method = self._methods.find(job.method)
+        if method is not None and method.aggregate is not None:
+            children = Children(tree.summary(job) or ChildrenSummary(),
+                                lambda: self._fanout.children_of(job))
+            outcome, _ = self._execute(job, _aggregate_with(children))
+        else:
+            outcome = _with_full_progress(outcomes.success(self._handler_result(job)))
+        if outcome.state is JobState.SUCCESS:
+            outcome = outcome.model_copy(update={
+                "outcome": "PARTIAL_FAILURES" if failed else "NORMAL"})
+        return outcome
+
+    def _handler_result(self, job: Job) -> Any:
+        kept = job.handler_result
+        if isinstance(kept, dict) and set(kept) == {"$ref"}:
+            return self._blobs.get_json(kept["$ref"])
+        if kept is not None:
+            return kept
+        summary = tree.summary(job)
+        return summary.model_dump() if summary else None
+
+    def _children_failed(self, job: Job) -> str:
+        message = f"{tree.failures(job)} of {job.child_total} sub-jobs did not succeed"
+        first = self._store.get(job.first_failed_child) if job.first_failed_child else None
+        if first is None:
+            return message
+        return (f"{message}; the first, {first.id} ({first.method}), "
+                f"{first.state.value}: {first.error}")
+
+    def _spawner(self, job: Job, declared: int) -> Spawner:
+        def check(spec: ChildSpec, index: int) -> str:
+            if job.runner != Runner.STANDARD.value:
+                raise RuntimeError(
+                    f"{job.method} spawned a sub-job but is not registered with "
+                    "spawns_children=True (only Standard executions can wait for sub-jobs)")
+            self._fanout.check([spec], "sub-job")
+            return tree.child_id(job.id, declared + index)
+        return check
 
     def record_crash(self, job_id: str, tenant_id: str, failure: dict[str, Any]) -> dict[str, Any]:
         job = self._store.get(job_id)
@@ -81,9 +178,17 @@ class Worker:
                 job = self._store.claim(job_id, tenant_id, self._now())
             except TransitionRejected as exc:
                 return {"job_id": job_id, "state": exc.actual_state}
-        return {"job_id": job_id, "state": self._finish(job, outcomes.crashed(failure))}
+        outcome = outcomes.crashed(failure)
+        if tree.waiting_for_children(job) and failure.get("Error") in TIMEOUT_ERRORS:
+            timeout = self._fanout.children_timeout(job)
+            outcome = outcome.model_copy(update={
+                "error": f"{job.child_pending} of {job.child_total} sub-jobs did not finish "
+                         f"within the {timeout} s children_timeout",
+                "outcome": "ERROR", "progress": tree.rolled_up(job)})
+        return {"job_id": job_id, "state": self._finish(job, outcome)}
 
-    def _execute(self, job: Job) -> tuple[Outcome, JobContext]:
+    def _execute(self, job: Job, call: Call,
+                 spawner: Spawner | None = None) -> tuple[Outcome, JobContext]:
         redactor = Redactor(job.secret_paths, job.arguments)
         reporter = ProgressReporter(
             lambda progress: self._store.report_progress(
@@ -91,20 +196,21 @@ class Worker:
             time.monotonic,
             self._settings.progress_interval,
         )
-        context = JobContext(job, reporter, _job_logger(job, redactor))
+        context = JobContext(job, reporter, _job_logger(job, redactor), spawner)
         try:
             method = self._methods.get(job.method)
-            outcome = self._call_with_retries(method, job, context)
+            outcome = self._call_with_retries(method, job, context, call)
         except Exception as exc:  # the method is gone from this deployment
             outcome = outcomes.failure(exc)
         return _scrubbed(_with_progress(outcome, reporter), redactor), context
 
-    def _call_with_retries(self, method: JobMethod, job: Job, context: JobContext) -> Outcome:
+    def _call_with_retries(self, method: JobMethod, job: Job, context: JobContext,
+                           call: Call) -> Outcome:
         attempt = 1
         while True:
             try:
                 params = method.parse_params(job.arguments)
-                return outcomes.success(method.handler(context, params))
+                return outcomes.success(call(method, context, params))
             except JobAborted as exc:
                 return outcomes.aborted(str(exc))
             except Exception as exc:
@@ -121,13 +227,21 @@ class Worker:
         outcome = outcome.model_copy(update={"expires_at": retention_deadline(
             job, self._methods, self._settings, self._clock())})
         try:
-            return self._store.finish(job, outcome, self._now()).state.value
+            self._store.finish(job, outcome, self._now())
         except TransitionRejected as exc:
             if exc.actual_state == JobState.ABORTED.value:
                 # Cancelled while running: the execution ends now, so nothing
                 # is left for the sweeper to stop.
                 self._release(job.id)
             return exc.actual_state or "missing"
+        self._after_end(job, outcome.state)
+        return outcome.state.value
+
+    def _after_end(self, job: Job, state: JobState) -> None:
+        if job.has_children and state is not JobState.SUCCESS:
+            self._fanout.cascade(job, f"parent job {job.id} ended {state.value}")
+        if job.parent_id:
+            self._fanout.child_ended(job)
 
     def _release(self, job_id: str) -> None:
         with contextlib.suppress(TransitionRejected):
@@ -146,6 +260,21 @@ class Worker:
 
     def _now(self) -> str:
         return iso(self._clock())
+
+
+def _call_handler(method: JobMethod, context: JobContext, params: Any) -> Any:
+    return method.handler(context, params)
+
+
+def _aggregate_with(children: Children) -> Call:
+    def call(method: JobMethod, context: JobContext, params: Any) -> Any:
+        assert method.aggregate is not None
+        return method.aggregate(context, params, children)
+    return call
+
+
+def _with_full_progress(outcome: Outcome) -> Outcome:
+    return outcome.model_copy(update={"progress": Progress(percent=100)})
 
 
 def _with_progress(outcome: Outcome, reporter: ProgressReporter) -> Outcome:

@@ -10,6 +10,9 @@ from botocore.exceptions import ClientError
 
 from chalicelib.errors import ServiceUnavailable
 
+# Step Functions Standard executions run at most a year; a parent waits a day
+# for its children unless the request or the method says otherwise.
+DEFAULT_CHILDREN_TIMEOUT = 24 * 3600
 THROTTLING_CODES = frozenset({"ThrottlingException", "ServiceUnavailable", "InternalError"})
 
 
@@ -31,20 +34,37 @@ class Workflow:
             return Runner.STANDARD
         return Runner.EXPRESS
 
-    def start(self, job_id: str, tenant_id: str, runner: Runner = Runner.STANDARD) -> None:
+    def start(self, job_id: str, tenant_id: str, runner: Runner = Runner.STANDARD,
+              children_timeout: int = DEFAULT_CHILDREN_TIMEOUT) -> None:
         """Start the execution named after the job. On Standard the name makes a
         retried start idempotent; on Express (names are not unique) the worker's
-        conditional claim is what keeps a job from running twice."""
+        conditional claim is what keeps a job from running twice.
+
+        `children_timeout` bounds how long a parent waits for its sub-jobs
+        (the WaitChildren state's TimeoutSecondsPath)."""
         machine = self._express_arn if runner is Runner.EXPRESS else self._state_machine_arn
+        payload: dict[str, Any] = {"job_id": job_id, "tenant_id": tenant_id}
+        if runner is Runner.STANDARD:
+            payload["children_timeout"] = children_timeout
         try:
             self._client.start_execution(
-                stateMachineArn=machine,
-                name=job_id,
-                input=json.dumps({"job_id": job_id, "tenant_id": tenant_id}),
-            )
+                stateMachineArn=machine, name=job_id, input=json.dumps(payload))
         except ClientError as exc:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ExecutionAlreadyExists":
+                return
+            if code in THROTTLING_CODES:
+                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
+            raise
+
+    def resume(self, token: str) -> None:
+        """Wake an execution waiting on `token` (a parent whose children are done).
+        A token whose task already ended is fine: nobody waits on it any more."""
+        try:
+            self._client.send_task_success(taskToken=token, output="{}")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
                 return
             if code in THROTTLING_CODES:
                 raise ServiceUnavailable("the job runner is busy; retry shortly") from exc

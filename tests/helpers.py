@@ -12,6 +12,9 @@ from typing import Any
 
 from chalice.test import Client
 
+from chalicelib.sweeper import Sweeper
+from chalicelib.wiring import services
+
 TERMINAL = {"SUCCESS", "FAILED", "ABORTED"}
 
 
@@ -84,6 +87,12 @@ class CallRecorder:
         return [call for call, thread in zip(self.calls, self.threads, strict=True)
                 if thread != main][since:]
 
+    def about(self, job_id: str, calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
+        """The names of those `calls` that read or write the record of `job_id`
+        (a job left running by an earlier test may still be calling)."""
+        return [name for name, params in calls
+                if params.get("Key", {}).get("id", {}).get("S") == job_id]
+
     def in_main_thread(self, since: int = 0) -> list[str]:
         main = threading.main_thread().name
         return [name for (name, _), thread in
@@ -94,3 +103,9 @@ class CallRecorder:
 
     def clear(self) -> None:
         self.calls.clear()
+
+
+def sweeper_at(clock: Callable[[], float]) -> Sweeper:
+    """The app's sweeper, seeing the time `clock` tells."""
+    wired = services()
+    return Sweeper(wired.store, wired.workflow, wired.fanout, wired.settings, clock)

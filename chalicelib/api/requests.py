@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,6 +17,7 @@ from chalicelib.validation import parse
 # A job's params live in its record (DynamoDB items stop at 400 KB); bigger
 # inputs belong in an upload.
 MAX_BODY_BYTES = 256 * 1024
+MAX_TREE_DEPTH = 5
 MAX_WAIT_SECONDS = 25  # under API Gateway's 29 s integration timeout
 IDEMPOTENCY_KEY_CHARS = set(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
@@ -31,6 +32,9 @@ class JobQuery(BaseModel):
     wait: float = Field(0, ge=0, le=MAX_WAIT_SECONDS, description="long-poll seconds")
     since: str | None = Field(None, max_length=40, description="time_updated already seen")
     raw_result: bool = False
+    children: Literal["none", "first", "tree"] = Field(
+        "first", description="sub-jobs shown: none, the first level, or a tree to `depth`")
+    depth: int = Field(1, ge=1, le=MAX_TREE_DEPTH, description="levels of children=tree")
 
 
 def json_body(request: Request | None) -> dict[str, Any]:

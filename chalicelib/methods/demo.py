@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from chalicelib.context import JobContext
+from chalicelib.context import Children, JobContext
 from chalicelib.registry import job_method
 
 
@@ -77,3 +77,44 @@ def secret(ctx: JobContext, params: SecretParams) -> dict[str, Any]:
     if params.fail:
         raise PermissionError(f"login refused for {params.username} with password {password}")
     return {"username": params.username, "password_used": password, "login": "ok"}
+
+
+class FanoutParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    count: int = Field(10, ge=0, le=10_000, description="how many sub-jobs to spawn")
+    method: str = Field("demo.echo", max_length=200, description="what each sub-job runs")
+    params: dict[str, Any] = Field(
+        default_factory=dict, description="params of each sub-job; `index` is added for "
+        "demo.echo")
+    fail_every: int = Field(0, ge=0, description="make every n-th sub-job demo.fail (0: none)")
+
+
+def _fanout_total(ctx: JobContext, params: FanoutParams, children: Children) -> dict[str, Any]:
+    """Adds up the indexes its demo.echo children echoed back."""
+    results = children.results()
+    indexes = [r["index"] for r in results if isinstance(r, dict) and "index" in r]
+    return {"children": children.summary.model_dump(), "succeeded": len(results),
+            "index_sum": sum(indexes)}
+
+
+@job_method("demo.fanout", params=FanoutParams, aggregate=_fanout_total, abortable=True)
+def fanout(ctx: JobContext, params: FanoutParams) -> None:
+    """Spawns `count` sub-jobs, then sums what they return (an aggregate)."""
+    for index in range(params.count):
+        if params.fail_every and (index + 1) % params.fail_every == 0:
+            ctx.spawn("demo.fail", {"message": f"sub-job {index} failed on purpose"})
+        elif params.method == "demo.echo":
+            ctx.spawn("demo.echo", {**params.params, "index": index})
+        else:
+            ctx.spawn(params.method, params.params)
+
+
+class GroupParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+@job_method("demo.group", params=GroupParams, abortable=True)
+def group(ctx: JobContext, params: GroupParams) -> None:
+    """Does nothing itself: a parent for the sub-jobs declared in its request."""
+    return None

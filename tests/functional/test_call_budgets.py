@@ -83,7 +83,7 @@ def test_ten_thousand_progress_reports_cost_about_one_write_per_interval(
 
     go.set()
     job = jobs.wait_for(job_id)
-    worker_calls = [name for name, _ in calls.outside_main_thread()]
+    worker_calls = calls.about(job_id, calls.outside_main_thread())
     progress_writes = len(worker_calls) - 2  # minus claim and finish
 
     ran_for = seconds_between(job["time_started"], job["time_finished"])

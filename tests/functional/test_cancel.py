@@ -10,11 +10,10 @@ import boto3
 
 import app as job_app
 from chalicelib.clock import system_clock
-from chalicelib.sweeper import Sweeper
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
-from tests.helpers import CallRecorder, JobsClient, wait_until
+from tests.helpers import CallRecorder, JobsClient, sweeper_at, wait_until
 from tests.methods_for_tests import gate
 
 
@@ -84,10 +83,10 @@ def test_a_handler_that_ignores_the_cancel_is_stopped_after_the_grace_period(
 ) -> None:
     job_id, name = cancelled_stubborn_job(jobs)
 
-    store, workflow = services().store, services().workflow
+    workflow = services().workflow
     recorder = CallRecorder(services().clients.stepfunctions)
-    early = Sweeper(store, workflow, clock=system_clock).sweep()
-    late = Sweeper(store, workflow, clock=lambda: system_clock() + 3600).sweep()
+    early = sweeper_at(system_clock).sweep()
+    late = sweeper_at(lambda: system_clock() + 3600).sweep()
 
     assert job_id not in early.stopped  # still inside its grace period
     assert late.stopped == [job_id]
@@ -95,7 +94,7 @@ def test_a_handler_that_ignores_the_cancel_is_stopped_after_the_grace_period(
     # so the call itself is what can be checked here.
     stops = [params for name, params in recorder.calls if name == "StopExecution"]
     assert [s["executionArn"] for s in stops] == [workflow.execution_arn(job_id)]
-    assert Sweeper(store, workflow, clock=lambda: system_clock() + 3600).sweep().stopped == []
+    assert sweeper_at(lambda: system_clock() + 3600).sweep().stopped == []
     gate(name).set()  # the handler finally returns: its finish must not land
     # (moto let the execution run on, so it ends once the worker has tried.)
     wait_until(lambda: execution_status(job_id), lambda status: status != "RUNNING")
@@ -110,7 +109,7 @@ def test_a_handler_that_ends_within_the_grace_period_leaves_nothing_to_stop(
     gate(name).set()
     wait_until(lambda: execution_status(job_id), lambda s: s != "RUNNING")
 
-    sweep = Sweeper(services().store, services().workflow, lambda: system_clock() + 3600)
+    sweep = sweeper_at(lambda: system_clock() + 3600)
 
     assert sweep.sweep().stopped == []
     assert execution_status(job_id) == "SUCCEEDED"

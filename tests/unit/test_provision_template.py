@@ -41,15 +41,30 @@ def test_the_bucket_is_private_and_encrypted() -> None:
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
 
 
-def test_the_express_machine_runs_the_same_definition_within_its_five_minutes() -> None:
+def test_the_express_machine_is_the_standard_one_without_the_wait_for_children() -> None:
     resources = load_template()["Resources"]
     standard = resources["JobsStateMachine"]["Properties"]
     express = resources["ExpressJobsStateMachine"]["Properties"]
 
     assert express["StateMachineType"] == "EXPRESS"
     assert express["Definition"]["States"]["Run"]["TimeoutSeconds"] < 300
-    same = json.loads(json.dumps(express["Definition"]))
-    same["States"]["Run"]["TimeoutSeconds"] = standard["Definition"]["States"]["Run"][
-        "TimeoutSeconds"]
-    assert same == standard["Definition"]
+    leaf_only = json.loads(json.dumps(standard["Definition"]))
+    del leaf_only["States"]["WaitChildren"], leaf_only["States"]["Finish"]
+    run = leaf_only["States"]["Run"]
+    run["Catch"] = [c for c in run["Catch"] if c["ErrorEquals"] != ["WaitForChildren"]]
+    run["TimeoutSeconds"] = express["Definition"]["States"]["Run"]["TimeoutSeconds"]
+    assert express["Definition"] == leaf_only
     assert express["DefinitionSubstitutions"] == standard["DefinitionSubstitutions"]
+
+
+def test_a_parent_waits_on_a_task_token_with_its_own_deadline() -> None:
+    states = load_template()["Resources"]["JobsStateMachine"]["Properties"]["Definition"][
+        "States"]
+
+    assert states["Run"]["Catch"][0] == {
+        "ErrorEquals": ["WaitForChildren"], "ResultPath": "$.spawned", "Next": "WaitChildren"}
+    wait = states["WaitChildren"]
+    assert wait["Resource"].endswith(":lambda:invoke.waitForTaskToken")
+    assert wait["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
+    assert wait["TimeoutSecondsPath"] == "$.children_timeout"
+    assert wait["Next"] == "Finish" and states["Finish"]["End"] is True

@@ -1,0 +1,54 @@
+"""A parent's children in its answers: the first level in GET /jobs/{id},
+CloudSigma's nested `children` with `?children=tree&depth=N`, and
+GET /jobs/{id}/children, which pages through any number of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.api.listing import ListParams
+from chalicelib.api.requests import JobQuery
+from chalicelib.errors import BadRequest
+from chalicelib.fanout import FanOut
+from chalicelib.models import Job
+from chalicelib.views import job_view
+
+SHOWN_PER_PARENT = 50  # more are paged through GET /jobs/{id}/children
+MAX_NODES = 500  # bounds the reads of one answer
+
+
+def with_children(view: dict[str, Any], job: Job, query: JobQuery,
+                  fanout: FanOut) -> dict[str, Any]:
+    """`children`: none; first (the first level, the default); tree (nested
+    to `depth` levels)."""
+    if query.children == "none" or not job.has_children:
+        return view
+    levels = query.depth if query.children == "tree" else 1
+    raw_result = query.raw_result
+    budget = [MAX_NODES]
+    return _nest(view, job, levels, fanout, raw_result, budget)
+
+
+def _nest(view: dict[str, Any], job: Job, levels: int, fanout: FanOut, raw_result: bool,
+          budget: list[int]) -> dict[str, Any]:
+    limit = min(SHOWN_PER_PARENT, budget[0])
+    children = list(fanout.children_of(job, load_results=False, limit=limit))
+    budget[0] -= len(children)
+    shown = []
+    for child in children:
+        child_view = job_view(child, raw_result=raw_result)
+        if levels > 1 and child.has_children and budget[0] > 0:
+            child_view = _nest(child_view, child, levels - 1, fanout, raw_result, budget)
+        shown.append(child_view)
+    view["children"] = shown
+    # CloudSigma lists every child; here a big family is paged instead.
+    view["children_truncated"] = len(shown) < (job.child_total or 0)
+    return view
+
+
+def children_params(params: ListParams, parent_id: str) -> ListParams:
+    """GET /jobs/{id}/children is GET /jobs with parent_id set."""
+    if params.parent_id not in (None, parent_id):
+        raise BadRequest("parent_id: the path already names the parent",
+                         details={"path": "parent_id"})
+    return params.model_copy(update={"parent_id": parent_id})
