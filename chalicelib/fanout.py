@@ -34,12 +34,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib import tree
 from chalicelib.blobs import Blobs
 from chalicelib.clock import Clock, iso
-from chalicelib.errors import InvalidParams, JobApiError, TransitionRejected, UnknownMethod
+from chalicelib.errors import InvalidParams, TransitionRejected, UnknownMethod
 from chalicelib.models import ChildPolicy, ChildSpec, Job
 from chalicelib.redaction import reveal
 from chalicelib.registry import MethodRegistry
@@ -125,7 +123,7 @@ class FanOut:
                 self._workflow.start(job.id, job.tenant_id, Runner(job.runner),
                                      self.children_timeout(job))
                 return True
-            except (JobApiError, ClientError, BotoCoreError) as exc:
+            except Exception as exc:  # any failure: the sweeper is the backstop
                 log.warning("starting job %s failed (attempt %d): %s", job.id, attempt + 1, exc)
                 time.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.0))
         return False

@@ -111,3 +111,34 @@ def progress_storm(ctx: JobContext, params: StormParams) -> int:
         if n % 100 == 0:
             time.sleep(pause * 100)
     return params.reports
+
+
+class NoParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+@job_method("test.spawns_unannounced", params=NoParams)
+def spawns_unannounced(ctx: JobContext, params: NoParams) -> None:
+    """Spawns a sub-job without registering spawns_children=True: runs on
+    Express, which cannot wait for it, so the spawn must fail clearly."""
+    ctx.spawn("demo.echo", {})
+
+
+class RelayParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gates: list[str]
+
+
+def _gates_opened(ctx: JobContext, params: RelayParams, children: Any) -> list[Any]:
+    return [child.result for child in children]
+
+
+@job_method("test.relay", params=RelayParams, aggregate=_gates_opened, abortable=True,
+            on_child_failure="continue")
+def relay(ctx: JobContext, params: RelayParams) -> str:
+    """Spawns one test.stubborn child per gate; its result lists theirs.
+    Its method's default policy is `continue`."""
+    for name in params.gates:
+        ctx.spawn("test.stubborn", {"gate": name}, weight=len(name))
+    return "spawned"
