@@ -1,13 +1,13 @@
 """Scale: what grows with the number of jobs, reports and children.
 
-v1 measures two things (list pages live in bench/listing.py); the rest are
-rows that later issues fill in:
+Two measurements here (list pages live in bench/listing.py, fan-outs of
+children in bench/trees.py):
   - progress writes for a handler reporting 10,000 times (in-process moto,
     the app's default interval), counted with hooks on the app's client;
   - local end-to-end throughput of demo.echo: the real local server
     (`python -m local.server`, what `make run` runs) over HTTP.
 To add a measurement: a function measuring it and one building its row(s),
-called from `run` in place of its pending row.
+called from `run`.
 """
 
 from __future__ import annotations
@@ -34,8 +34,6 @@ def run(context: Any) -> Section:
     e2e = end_to_end(jobs=40 if context.quick else 100)
     rows = [
         storm_row(storm),
-        pending_row("fan-out of 1,000 children: time, calls per child", "issue 5", "-"),
-        pending_row("fan-out of 10,000 children: time, calls per child", "issue 5", "-"),
         *e2e_rows(e2e),
     ]
     return Section(
@@ -63,13 +61,8 @@ def run(context: Any) -> Section:
             Check("local end-to-end demo.echo", "every job SUCCESS",
                   f"{e2e['jobs_per_second']:.1f} jobs/s, {e2e['states']}", e2e["all_succeeded"]),
         ],
-        data={"progress_storm": storm, "end_to_end": e2e, "fan_out": None},
+        data={"progress_storm": storm, "end_to_end": e2e},
     )
-
-
-def pending_row(measure: str, issue: str, floor: str) -> dict[str, Any]:
-    return {"measure": f"{measure} (not yet implemented: {issue})", "value": None,
-            "floor": floor, "ratio": None, "target": "-", "met": None}
 
 
 # -- progress storm ----------------------------------------------------------

@@ -38,10 +38,10 @@ from chalicelib import tree
 from chalicelib.blobs import Blobs
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import InvalidParams, TransitionRejected, UnknownMethod
-from chalicelib.models import ChildPolicy, ChildSpec, Job
+from chalicelib.models import ChildPolicy, ChildSpec, Job, SubmitRequest
 from chalicelib.redaction import reveal
-from chalicelib.registry import MethodRegistry
-from chalicelib.retention import retention_deadline
+from chalicelib.registry import JobMethod, MethodRegistry
+from chalicelib.retention import retention_deadline, stop_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
@@ -133,28 +133,31 @@ class FanOut:
 
     def _child(self, parent: Job, spec: ChildSpec, index: int) -> Job:
         method = self._methods.get(spec.method)
+        return self.new_job(
+            method, reveal(method.parse_params(spec.params)), spec,
+            id=tree.child_id(parent.id, index), tenant_id=parent.tenant_id,
+            user_id=parent.user_id, transient=parent.transient, parent_id=parent.id,
+            root_id=parent.root_id or parent.id, weight=spec.weight)
+
+    def new_job(self, method: JobMethod, arguments: dict[str, Any],
+                shape: ChildSpec | SubmitRequest, **fields: Any) -> Job:
+        """A new WAITING record, for a submit or a child: what both share."""
         now = iso(self._clock())
         return Job(
-            id=tree.child_id(parent.id, index),
             method=method.name,
-            arguments=reveal(method.parse_params(spec.params)),
-            description=spec.description,
-            transient=parent.transient,
+            arguments=arguments,
+            description=shape.description,
             abortable=method.abortable,
             time_created=now,
             time_updated=now,
-            tenant_id=parent.tenant_id,
-            user_id=parent.user_id,
-            parent_id=parent.id,
-            root_id=parent.root_id or parent.id,
-            weight=spec.weight,
-            on_child_failure=spec.on_child_failure or ChildPolicy(method.on_child_failure),
-            children_timeout=spec.children_timeout or method.children_timeout,
+            on_child_failure=shape.on_child_failure or ChildPolicy(method.on_child_failure),
+            children_timeout=shape.children_timeout or method.children_timeout,
             children_spec=[child.model_dump(mode="json", exclude_none=True)
-                           for child in spec.children] if spec.children else None,
+                           for child in shape.children] if shape.children else None,
             secret_paths=method.secret_paths,
             runner=self._workflow.runner_for(
-                self.needs_standard(method.name, bool(spec.children))).value,
+                self.needs_standard(method.name, bool(shape.children))).value,
+            **fields,
         )
 
     # Waiting and waking.
@@ -197,9 +200,11 @@ class FanOut:
         for child in self.children_of(parent, load_results=False):
             if child.state.is_terminal:
                 continue
+            now = self._clock()
             try:
-                self._store.abort(child, iso(self._clock()), reason, self._expiry(child),
-                                  self._stop_deadline(child))
+                self._store.abort(child, iso(now), reason,
+                                  retention_deadline(child, self._methods, self._settings, now),
+                                  stop_deadline(child, self._settings, now))
             except TransitionRejected:
                 continue  # it finished meanwhile, or it is running and not abortable
             aborted += 1
@@ -226,11 +231,3 @@ class FanOut:
                     child = child.model_copy(update={
                         "result": self._blobs.get_json(child.result_ref)})
                 yield child
-
-    def _expiry(self, job: Job) -> int:
-        return retention_deadline(job, self._methods, self._settings, self._clock())
-
-    def _stop_deadline(self, job: Job) -> str | None:
-        if job.state is not JobState.RUNNING:
-            return None
-        return iso(self._clock() + self._settings.abort_grace_seconds)

@@ -18,10 +18,10 @@ from chalicelib.caller import Caller
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, TransitionRejected
 from chalicelib.fanout import FanOut
-from chalicelib.models import ChildPolicy, Job, SubmitRequest
+from chalicelib.models import Job, SubmitRequest
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod, MethodRegistry
-from chalicelib.retention import retention_deadline
+from chalicelib.retention import retention_deadline, stop_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
@@ -105,9 +105,11 @@ class JobService:
         for _ in range(2):  # once more if a start or a finish raced the write
             _check_cancellable(job)
             try:
+                now = self._clock()
                 aborted = self._store.abort(
-                    job, self._now(), "aborted by request", self._expiry(job),
-                    self._stop_deadline(job),
+                    job, iso(now), "aborted by request",
+                    retention_deadline(job, self._methods, self._settings, now),
+                    stop_deadline(job, self._settings, now),
                 )
             except TransitionRejected:
                 job = self.get(job_id, caller, load_result=False)
@@ -160,37 +162,16 @@ class JobService:
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
                  caller: Caller, idempotency_key: str | None) -> Job:
         arguments = reveal(params)
-        now = self._now()
-        return Job(
+        return self._fanout.new_job(
+            method, arguments, request,
             id=_job_id(caller.tenant_id, idempotency_key),
-            method=method.name,
-            arguments=arguments,
-            description=request.description,
             transient=request.transient,
-            abortable=method.abortable,
-            time_created=now,
-            time_updated=now,
             tenant_id=caller.tenant_id,
             user_id=caller.user_id,
             message_ids=[caller.request_id] if caller.request_id else [],
-            secret_paths=method.secret_paths,
-            runner=self._workflow.runner_for(
-                self._fanout.needs_standard(method.name, bool(request.children))).value,
-            children_spec=[child.model_dump(mode="json", exclude_none=True)
-                           for child in request.children] if request.children else None,
-            on_child_failure=request.on_child_failure or ChildPolicy(method.on_child_failure),
-            children_timeout=request.children_timeout or method.children_timeout,
             request_hash=_request_hash(method.name, arguments, request) if idempotency_key
             else None,
         )
-
-    def _expiry(self, job: Job) -> int:
-        return retention_deadline(job, self._methods, self._settings, self._clock())
-
-    def _stop_deadline(self, job: Job) -> str | None:
-        if job.state is not JobState.RUNNING:
-            return None
-        return iso(self._clock() + self._settings.abort_grace_seconds)
 
     def _now(self) -> str:
         return iso(self._clock())

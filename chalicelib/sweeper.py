@@ -83,5 +83,9 @@ class Sweeper:
         if runner == Runner.STANDARD.value:
             self._workflow.stop(job_id, "Job.Aborted",
                                 "cancelled; the handler did not stop within the grace period")
+        job = self._store.get(job_id)
+        if job is not None and job.has_children:
+            # A stopped parent never reaches Finish, which would have done this.
+            self._fanout.cascade(job, f"parent job {job_id} was aborted")
         with contextlib.suppress(TransitionRejected):
             self._store.release(job_id)

@@ -77,6 +77,8 @@ class Worker:
             job = self._store.claim(job_id, tenant_id, self._now())
         except TransitionRejected as exc:
             # Aborted before it started, or a duplicate invocation: run nothing.
+            if exc.actual_state == JobState.RUNNING.value:
+                self._resume_waiting_parent(job_id)
             return {"job_id": job_id, "state": exc.actual_state, "ran": False}
         declared = [ChildSpec.model_validate(spec) for spec in job.children_spec or []]
         outcome, context = self._execute(job, _call_handler,
@@ -90,6 +92,13 @@ class Worker:
         if children and outcome.state is JobState.SUCCESS:
             return self._spawn(job, children, outcome)
         return {"job_id": job_id, "state": self._finish(job, outcome), "ran": True}
+
+    def _resume_waiting_parent(self, job_id: str) -> None:
+        """Run invoked again (a Lambda retry) for a parent that already spawned:
+        go on waiting, or this execution would end with the parent RUNNING."""
+        job = self._store.get(job_id)
+        if job is not None and job.has_children and job.state is JobState.RUNNING:
+            raise WaitForChildren(f"job {job_id} already waits for its sub-jobs")
 
     def finish_parent(self, job_id: str) -> dict[str, Any]:
         """The Finish task: the children are done (or one failed)."""

@@ -51,4 +51,5 @@ def children_params(params: ListParams, parent_id: str) -> ListParams:
     if params.parent_id not in (None, parent_id):
         raise BadRequest("parent_id: the path already names the parent",
                          details={"path": "parent_id"})
-    return params.model_copy(update={"parent_id": parent_id})
+    # Children of a transient parent are transient too: list them all.
+    return params.model_copy(update={"parent_id": parent_id, "transient": True})

@@ -7,11 +7,12 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+import pytest
 from botocore.exceptions import EndpointConnectionError
 
 import app as job_app
 from chalicelib.clock import system_clock
-from chalicelib.fanout import START_ATTEMPTS
+from chalicelib.fanout import START_ATTEMPTS, WaitForChildren
 from chalicelib.service import _job_id
 from chalicelib.tree import child_id
 from chalicelib.wiring import services
@@ -346,3 +347,28 @@ def test_bad_children_are_refused_naming_the_child_and_nothing_is_created(
     assert deep.status == 400 and "at most 8 levels" in deep.body["error"]["message"]
     assert jobs.submit("demo.group", {}, children_timeout=0).status == 400
     assert jobs.request("GET", "/jobs?limit=100").body["records"] == []
+
+
+def test_a_run_invoked_again_for_a_waiting_parent_goes_back_to_waiting(
+    jobs: JobsClient,
+) -> None:
+    (held,) = names(1)
+    job_id = jobs.submit("demo.group", {}, children=[stubborn(held)]).body["id"]
+    jobs.wait_for(job_id, lambda j: (j.get("children_summary") or {}).get("total") == 1)
+
+    with pytest.raises(WaitForChildren):  # a Lambda retry of Run: the Catch routes it on
+        services().worker.run(job_id, "default")
+    gate(held).set()
+
+    assert jobs.wait_for(job_id)["state"] == "SUCCESS"
+
+
+def test_the_children_of_a_transient_parent_are_listed_with_it(jobs: JobsClient) -> None:
+    job_id = jobs.submit("demo.fanout", {"count": 3}, transient=True).body["id"]
+    jobs.wait_for(job_id)
+
+    page = jobs.request("GET", f"/jobs/{job_id}/children").body
+    default_list = jobs.request("GET", "/jobs").body
+
+    assert len(page["records"]) == 3 and all(r["transient"] for r in page["records"])
+    assert default_list["records"] == []  # transient jobs stay out of plain lists
