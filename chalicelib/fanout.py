@@ -125,7 +125,8 @@ class FanOut:
                 return True
             except Exception as exc:  # any failure: the sweeper is the backstop
                 log.warning("starting job %s failed (attempt %d): %s", job.id, attempt + 1, exc)
-                time.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.0))
+                if attempt + 1 < START_ATTEMPTS:
+                    time.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.0))
         return False
 
     def children_timeout(self, job: Job) -> int:

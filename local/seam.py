@@ -9,7 +9,8 @@ machine built. A handler that raises answers like a crashed Lambda
 
 It also makes moto's DynamoDB apply each request atomically, as DynamoDB
 does: moto checks a condition and writes in plain Python with no lock, so
-two threads could both pass a condition that only one may pass.
+two threads could both pass a condition that only one may pass; and it
+applies local/moto_speedups.py, so thousands of executions fit in a process.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.responses import DynamoHandler
+
+from local import moto_speedups
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
@@ -48,6 +51,7 @@ class LocalLambdaContext:
 
 def install(handlers: dict[str, LambdaHandler]) -> None:
     """Route invocations of the named functions (by name, ARN or alias) to `handlers`."""
+    moto_speedups.install()
     with _lock:
         _handlers.clear()
         _handlers.update(handlers)

@@ -5,6 +5,7 @@ crashes, deadlines and repaired starts."""
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from chalicelib.tree import child_id
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
-from tests.helpers import JobsClient, is_finished, sweeper_at, wait_until
+from tests.helpers import CallRecorder, JobsClient, is_finished, sweeper_at, wait_until
 from tests.methods_for_tests import gate
 
 
@@ -297,8 +298,8 @@ def test_a_child_whose_start_failed_is_started_by_the_sweeper(jobs: JobsClient) 
     events.register("provide-client-params.states.StartExecution", refuse_the_second_child)
     answer = jobs.request("POST", "/jobs", {"method": "demo.fanout", "params": {"count": 2}},
                           headers={"Idempotency-Key": key})
-    waiting = wait_until(lambda: jobs.get(parent_id).body,
-                         lambda j: (j.get("children_summary") or {}).get("SUCCESS") == 1)
+    waiting = wait_until(lambda: jobs.get(parent_id).body, lambda j: len(refused) == START_ATTEMPTS
+                         and (j.get("children_summary") or {}).get("SUCCESS") == 1)
     events.unregister("provide-client-params.states.StartExecution", refuse_the_second_child)
 
     early = sweeper_at(system_clock).sweep()
@@ -372,3 +373,48 @@ def test_the_children_of_a_transient_parent_are_listed_with_it(jobs: JobsClient)
 
     assert len(page["records"]) == 3 and all(r["transient"] for r in page["records"])
     assert default_list["records"] == []  # transient jobs stay out of plain lists
+
+
+def test_a_thousand_children_complete_with_exact_call_counts(jobs: JobsClient) -> None:
+    children = 1_000
+    recorder = CallRecorder(services().clients.dynamodb, services().clients.stepfunctions)
+    job_id = jobs.submit("demo.fanout", {"count": children}).body["id"]
+
+    job = wait_until(lambda: jobs.request("GET", f"/jobs/{job_id}?children=none").body,
+                     is_finished, timeout=280)
+    ids = {child_id(job_id, n) for n in range(children)}
+    calls = Counter(recorder.names())
+    per_job = Counter((name, _target(params)) for name, params in recorder.calls
+                      if name in ("UpdateItem", "TransactWriteItems", "StartExecution"))
+
+    assert job["state"] == "SUCCESS"
+    assert job["result"]["index_sum"] == sum(range(children))
+    assert job["children_summary"] == {
+        "total": children, "active": 0, "SUCCESS": children, "FAILED": 0, "ABORTED": 0}
+    # Each child: written in a batch, started once, claimed once, finished once
+    # in a transaction that also counts it on the parent; the parent woken once.
+    assert calls["BatchWriteItem"] == children // 25
+    assert calls["StartExecution"] == children + 1
+    assert calls["TransactWriteItems"] == children
+    assert calls["SendTaskSuccess"] == 1
+    assert calls["Scan"] == 0
+    assert all(per_job[("UpdateItem", child)] == 1 for child in ids)  # the claim
+    assert all(per_job[("TransactWriteItems", child)] == 1 for child in ids)
+    assert all(per_job[("StartExecution", child)] == 1 for child in ids)
+    # The parent: claim, counters, token, wake, finish; nothing per child.
+    parent_writes = [params for name, params in recorder.calls
+                     if name == "UpdateItem" and _target(params) == job_id]
+    wake_attempts = [p for p in parent_writes
+                     if "woken_token" in p["ExpressionAttributeNames"].values()]
+    # The parent: claim, counters, token, finish; nothing per child. Children
+    # that see it ready together all try to wake it; one write wins.
+    assert len(parent_writes) - len(wake_attempts) == 4
+    assert 1 <= len(wake_attempts) <= children
+
+
+def _target(params: dict[str, Any]) -> str | None:
+    if "name" in params:
+        return str(params["name"])
+    if "TransactItems" in params:
+        return str(params["TransactItems"][0]["Update"]["Key"]["id"]["S"])
+    return params.get("Key", {}).get("id", {}).get("S")
