@@ -144,6 +144,8 @@ class FanOut:
                 shape: ChildSpec | SubmitRequest, **fields: Any) -> Job:
         """A new WAITING record, for a submit or a child: what both share."""
         now = iso(self._clock())
+        fields.setdefault("runner", self._workflow.runner_for(
+            self.needs_standard(method.name, bool(shape.children))).value)
         return Job(
             method=method.name,
             arguments=arguments,
@@ -156,8 +158,6 @@ class FanOut:
             children_spec=[child.model_dump(mode="json", exclude_none=True)
                            for child in shape.children] if shape.children else None,
             secret_paths=method.secret_paths,
-            runner=self._workflow.runner_for(
-                self.needs_standard(method.name, bool(shape.children))).value,
             **fields,
         )
 

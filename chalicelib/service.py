@@ -169,6 +169,9 @@ class JobService:
             tenant_id=caller.tenant_id,
             user_id=caller.user_id,
             message_ids=[caller.request_id] if caller.request_id else [],
+            # This service's own workflow decides (tests give it a variant).
+            runner=self._workflow.runner_for(
+                self._fanout.needs_standard(method.name, bool(request.children))).value,
             request_hash=_request_hash(method.name, arguments, request) if idempotency_key
             else None,
         )
