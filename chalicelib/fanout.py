@@ -223,7 +223,8 @@ class FanOut:
         for start in range(0, total, READ_BATCH):
             end = min(total, start + READ_BATCH)
             ids = [tree.child_id(parent.id, n) for n in range(start, end)]
-            found = self._store.get_many(ids)
+            # Consistent: a parent reads its children just after they finished.
+            found = self._store.get_many(ids, consistent=True)
             for child_id in ids:
                 child = found.get(child_id)
                 if child is None:

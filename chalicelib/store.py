@@ -261,12 +261,13 @@ class JobStore:
             scanned=int(answer.get("ScannedCount", 0)),
         )
 
-    def get_many(self, job_ids: list[str]) -> dict[str, Job]:
+    def get_many(self, job_ids: list[str], consistent: bool = False) -> dict[str, Job]:
         """Full records by id (BatchGetItem, 100 a call); missing ids are left out."""
         found: dict[str, Job] = {}
         for start in range(0, len(job_ids), BATCH_GET_LIMIT):
             pending: dict[str, Any] = {self._table: {
-                "Keys": [_key(job_id) for job_id in job_ids[start:start + BATCH_GET_LIMIT]]}}
+                "Keys": [_key(job_id) for job_id in job_ids[start:start + BATCH_GET_LIMIT]],
+                "ConsistentRead": consistent}}
             for _ in range(BATCH_GET_ATTEMPTS):
                 with self._translated("batch"):
                     answer = self._client.batch_get_item(RequestItems=pending)

@@ -22,6 +22,11 @@ none changes what an execution does; `install()` applies them once:
   two-item transaction) cost time in proportion to the whole table, and a
   fan-out of n children n-squared. All or nothing as before: the seam runs
   each DynamoDB request under one lock.
+- express_queue: at most EXPRESS_CONCURRENCY Express executions run at
+  once, the others queue, as a Lambda concurrency limit queues invocations.
+  Without it a 10,000-child fan-out starts ~30,000 interpreter threads and
+  runs out of memory. Express executions never wait for a task token, so a
+  queued one never waits for another; Standard ones (parents) start at once.
 - switch: the interpreter runs thousands of threads: hand the GIL over every
   20 ms instead of 5 ms.
 """
@@ -320,6 +325,36 @@ def _transaction_key(backend: Any, operation: str, request: dict[str, Any]) -> A
         return key
     except Exception:
         return None  # moto itself rejects the request
+
+
+EXPRESS_CONCURRENCY = 64
+
+
+@patch
+def express_queue():
+    import queue
+
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    waiting: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+    def serve() -> None:
+        while True:
+            run = waiting.get()
+            with contextlib.suppress(Exception):  # as moto's own thread would end
+                run()
+
+    for n in range(EXPRESS_CONCURRENCY):
+        threading.Thread(target=serve, name=f"express-{n}", daemon=True).start()
+    original = ExecutionWorker.start
+
+    def start(self: Any) -> None:
+        if self._evaluation_details.state_machine_details.typ == "EXPRESS":
+            waiting.put(self._execution_logic)
+        else:
+            original(self)
+
+    ExecutionWorker.start = start  # type: ignore[method-assign]
 
 
 @patch
