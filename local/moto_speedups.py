@@ -22,11 +22,12 @@ none changes what an execution does; `install()` applies them once:
   two-item transaction) cost time in proportion to the whole table, and a
   fan-out of n children n-squared. All or nothing as before: the seam runs
   each DynamoDB request under one lock.
-- express_queue: at most EXPRESS_CONCURRENCY Express executions run at
-  once, the others queue, as a Lambda concurrency limit queues invocations.
-  Without it a 10,000-child fan-out starts ~30,000 interpreter threads and
-  runs out of memory. Express executions never wait for a task token, so a
-  queued one never waits for another; Standard ones (parents) start at once.
+- express_queue: at most EXPRESS_CONCURRENCY executions of a machine that
+  cannot wait for a task token (the Express one) run at once, the others
+  queue, as a Lambda concurrency limit queues invocations. Without it a
+  10,000-child fan-out starts ~30,000 interpreter threads and runs out of
+  memory. Such an execution never waits for another, so a queued one cannot
+  block one that runs; executions that may wait (parents) start at once.
 - switch: the interpreter runs thousands of threads: hand the GIL over every
   20 ms instead of 5 ms.
 """
@@ -349,7 +350,8 @@ def express_queue():
     original = ExecutionWorker.start
 
     def start(self: Any) -> None:
-        if self._evaluation_details.state_machine_details.typ == "EXPRESS":
+        # (moto records every machine as STANDARD: tell them by what they may do.)
+        if ".waitForTaskToken" not in self._evaluation_details.state_machine_details.definition:
             waiting.put(self._execution_logic)
         else:
             original(self)
