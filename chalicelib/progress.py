@@ -43,15 +43,7 @@ class ProgressReporter:
             if self._closed:
                 return
             self._pending = self._latest = progress
-            wait = self._last_write + self._interval - self._clock()
-            if wait <= 0:
-                self._flush_locked()
-            elif self._timer is None:
-                # Make sure a value reported just after a write still lands
-                # within one interval, even if the handler goes quiet.
-                self._timer = threading.Timer(wait, self._flush_from_timer)
-                self._timer.daemon = True
-                self._timer.start()
+            self._flush_or_schedule_locked()
 
     def close(self) -> Progress | None:
         """Stop writing; return the value not yet written, if any."""
@@ -63,11 +55,24 @@ class ProgressReporter:
             pending, self._pending = self._pending, None
             return pending
 
+    def _flush_or_schedule_locked(self) -> None:
+        wait = self._last_write + self._interval - self._clock()
+        if wait <= 0:
+            self._flush_locked()
+        elif self._timer is None:
+            # Make sure a value reported just after a write still lands
+            # within one interval, even if the handler goes quiet.
+            self._timer = threading.Timer(wait, self._flush_from_timer)
+            self._timer.daemon = True
+            self._timer.start()
+
     def _flush_from_timer(self) -> None:
         with self._lock:
             self._timer = None
-            if not self._closed:
-                self._flush_locked()
+            # A report may have written since this timer was set (the timer
+            # thread can run late): check the interval again, never write early.
+            if not self._closed and self._pending is not None:
+                self._flush_or_schedule_locked()
 
     def _flush_locked(self) -> None:
         if self._pending is None:

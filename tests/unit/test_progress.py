@@ -65,6 +65,27 @@ def test_one_write_per_interval_over_a_long_run() -> None:
     assert 9 <= len(written) <= 10
 
 
+def test_a_late_timer_never_writes_within_an_interval_of_the_last_write() -> None:
+    # The timer thread can run late, after a report has already written: it
+    # must then wait for the next interval instead of writing at once.
+    reporter, written, clock = make(interval=1.0)
+    clock.now += 0.5
+    reporter.report(Progress(percent=1))  # arms the timer
+    late_timer = reporter._timer
+    assert late_timer is not None
+    late_timer.cancel()  # stand in for a timer thread that has not run yet
+    clock.now += 0.6
+    reporter.report(Progress(percent=2))  # an interval has passed: written
+    clock.now += 0.01
+    reporter.report(Progress(percent=3))
+
+    reporter._flush_from_timer()  # the late timer finally fires
+    pending = reporter.close()
+
+    assert written == [Progress(percent=2)]
+    assert pending == Progress(percent=3)
+
+
 def test_a_quiet_handler_still_gets_its_last_value_written_within_an_interval() -> None:
     written: list[Progress] = []
     landed = threading.Event()
