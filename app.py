@@ -5,6 +5,12 @@ from typing import Any
 from chalice import Chalice, Rate, Response
 
 from chalicelib.api.children import children_params, with_children
+from chalicelib.api.files import (
+    download_query,
+    download_response,
+    log_response,
+    submission_body,
+)
 from chalicelib.api.listing import list_jobs, list_params
 from chalicelib.api.requests import (
     caller_of,
@@ -13,10 +19,13 @@ from chalicelib.api.requests import (
     submit_request,
 )
 from chalicelib.api.responses import json_response, translate_errors
+from chalicelib.api.upload_form import upload_form
 from chalicelib.views import job_schema, job_view
 from chalicelib.wiring import services
 
 app = Chalice(app_name="jobapi")
+# API Gateway passes these bodies to Lambda as bytes (base64 on the way).
+app.api.binary_types.append("multipart/form-data")
 
 # Bodies are parsed as JSON whatever the declared type: `curl -d` sends
 # application/x-www-form-urlencoded by default.
@@ -41,11 +50,28 @@ def submit_job() -> Response:
     submission = services().jobs.submit(
         submit_request(request), caller_of(request), idempotency_key(request)
     )
-    body = job_view(submission.job)
-    if submission.joined:
-        body["joined"] = True
     status = 202 if submission.created else 200
-    return json_response(body, status, {"Location": f"/jobs/{submission.job.id}"})
+    return json_response(submission_body(submission), status,
+                         {"Location": f"/jobs/{submission.job.id}"})
+
+
+@app.route("/_upload", methods=["POST"], content_types=["multipart/form-data"])
+@translate_errors
+def upload_file() -> Response:
+    request = app.current_request
+    submit, incoming = upload_form(request, services().settings.upload_max_bytes)
+    submission = services().jobs.submit(submit, caller_of(request), idempotency_key(request),
+                                        incoming)
+    status = 202 if submission.created else 200
+    return json_response({"job_id": submission.job.id}, status,
+                         {"Location": f"/jobs/{submission.job.id}"})
+
+
+@app.route("/_download/{job_id}", methods=["GET"])
+@translate_errors
+def download_file(job_id: str) -> Response:
+    query = download_query(app.current_request)
+    return download_response(services().downloads.claim(job_id, query.auth_token, query.wait))
 
 
 @app.route("/jobs", methods=["GET"])
@@ -83,6 +109,12 @@ def list_children(job_id: str) -> Response:
     return json_response(list_jobs(params, caller, services().lister))
 
 
+@app.route("/jobs/{job_id}/logs", methods=["GET"])
+@translate_errors
+def get_job_logs(job_id: str) -> Response:
+    return log_response(services().jobs.log_of(job_id, caller_of(app.current_request)))
+
+
 @app.route("/jobs/{job_id}/cancel", methods=["POST"], content_types=JSON)
 @translate_errors
 def cancel_job(job_id: str) -> Response:
@@ -93,6 +125,17 @@ def cancel_job(job_id: str) -> Response:
 @app.lambda_function(name="worker")
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return services().worker.handle(event)
+
+
+# S3 "Object Created" events reach this function through EventBridge (the
+# files bucket sends them there: infra/template.yaml); only uploads count.
+@app.on_cw_event({"source": ["aws.s3"], "detail-type": ["Object Created"],
+                  "detail": {"object": {"key": [{"suffix": "/upload"}]}}}, name="upload_landed")
+def upload_landed(event: Any) -> dict[str, Any]:
+    detail = event.detail
+    state = services().uploads.landed(detail["bucket"]["name"], detail["object"]["key"],
+                                      int(detail["object"].get("size", 0)))
+    return {"state": state}
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

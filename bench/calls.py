@@ -71,8 +71,11 @@ OPERATIONS = (
               "1 write (StopExecution only for a handler that ignores it)", 1,
               "<= 1 read + 1 write", lambda f: f["dynamodb_writes"] <= 1
               and f["dynamodb_reads"] <= 1 and f["stepfunctions_calls"] == 0),
-    Operation("download_claim", "download claim", "1 read (presigning makes no call)", 1,
-              pending="issue 6"),
+    Operation("download_claim", "download claim (GET /_download/{id}?auth_token=T)",
+              "1 conditional write (once-only needs a write; presigning makes no call)", 1,
+              "1 write + 1 SendTaskSuccess, no read, no S3 call",
+              lambda f: f["dynamodb_writes"] == 1 and f["dynamodb_reads"] == 0
+              and f["stepfunctions_calls"] <= 1 and f["s3_calls"] == 0),
 )
 
 
@@ -87,7 +90,8 @@ def run(context: Any) -> Section:
             bursts = [run_leaf_job(aws, counter, gap=0.0) for _ in range(repeats)]
             spread = run_leaf_job(aws, counter, gap=SPREAD_GAP)
         with counter.attached():
-            extra = {"list_page": list_page(aws, counter), "cancel": cancel(aws, counter)}
+            extra = {"list_page": list_page(aws, counter), "cancel": cancel(aws, counter),
+                     "download_claim": download_claim(aws, counter)}
     figures = {name: operation_figures(calls, shape) for name, calls in bursts[0].items()}
     figures.update({name: operation_figures(calls, shape) for name, calls in extra.items()})
     figures["progress_burst"] = figures.pop("progress")
@@ -151,6 +155,26 @@ def cancel(aws: LocalAws, counter: CallCounter) -> list[Call]:
     aws.wait_for_execution(job_id)  # the handler notices and returns
     if answer.status != 200 or answer.body["state"] != "ABORTED":
         raise RuntimeError(f"cancel answered {answer.status}: {answer.body}")
+    return calls
+
+
+def download_claim(aws: LocalAws, counter: CallCounter) -> list[Call]:
+    """Claim a ready demo.export file: the API's calls from the link to the redirect."""
+    answer = aws.request("POST", "/jobs", {"method": "demo.export", "params": {"size": 1000},
+                                           "download": {"filename": "bench.bin"}})
+    job_id, link = answer.body["id"], answer.body["download_url"]
+    deadline = time.monotonic() + 30
+    while aws.request("GET", f"/jobs/{job_id}").body["download"]["state"] != "READY":
+        if time.monotonic() > deadline:
+            raise TimeoutError("demo.export never made its file ready")
+        time.sleep(0.01)
+    counter.clear()
+    with counter.phase("download_claim"):
+        claimed = aws.request("GET", f"{link}&wait=0")
+    calls = counter.calls("download_claim")
+    aws.wait_for_execution(job_id)
+    if claimed.status != 302:
+        raise RuntimeError(f"the download claim answered {claimed.status}: {claimed.body}")
     return calls
 
 

@@ -18,6 +18,9 @@ RETRY_CONFIG = Config(
     connect_timeout=5,
     read_timeout=30,
 )
+# Presigned URLs with SigV4: an expiry of seconds, and signed headers (the
+# upload's size, checksum and If-None-Match); SigV2 has neither.
+SERVICE_CONFIG = {"s3": RETRY_CONFIG.merge(Config(signature_version="s3v4"))}
 
 
 class AwsClients:
@@ -30,7 +33,8 @@ class AwsClients:
         with self._lock:
             if service not in self._clients:
                 session = self._session or boto3.session.Session()
-                self._clients[service] = session.client(service, config=RETRY_CONFIG)
+                self._clients[service] = session.client(
+                    service, config=SERVICE_CONFIG.get(service, RETRY_CONFIG))
             return self._clients[service]
 
     @property

@@ -1,23 +1,80 @@
-"""Blobs: the files bucket behind a small class (big results now; files and
-logs later). Keys live under jobs/{job_id}/ so a job's objects go with it."""
+"""Blobs: the files bucket behind a small class. Every object of a job lives
+under jobs/{job_id}/, so the job's objects go with it (and the bucket's
+lifecycle rule is a backstop for all of them).
+
+    jobs/{id}/result.json           a result too big for the record
+    jobs/{id}/handler-result.json   a parent's own result, kept for its finish
+    jobs/{id}/output                the file a job writes for download
+    jobs/{id}/upload                the file a job reads
+    jobs/{id}/log.txt               what its handler logged
+
+Bytes never pass through this service for long: downloads and direct
+uploads go through presigned URLs, and a job's output streams to S3 in parts.
+"""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
-from typing import Any
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import IO, Any
+from urllib.parse import quote
 
 from botocore.exceptions import ClientError
 
 from chalicelib.errors import ServiceUnavailable
 
+PREFIX = "jobs/"
+MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# S3 multipart parts must be at least 5 MiB (but the last); 10,000 parts of
+# 8 MiB make files of up to 78 GiB.
+PART_BYTES = 8 * 1024 * 1024
+
 
 def result_key(job_id: str) -> str:
-    return f"jobs/{job_id}/result.json"
+    return f"{PREFIX}{job_id}/result.json"
 
 
 def handler_result_key(job_id: str) -> str:
     """A parent's own result, kept while its children run."""
-    return f"jobs/{job_id}/handler-result.json"
+    return f"{PREFIX}{job_id}/handler-result.json"
+
+
+def output_key(job_id: str) -> str:
+    return f"{PREFIX}{job_id}/output"
+
+
+def upload_key(job_id: str) -> str:
+    return f"{PREFIX}{job_id}/upload"
+
+
+def log_key(job_id: str) -> str:
+    return f"{PREFIX}{job_id}/log.txt"
+
+
+def upload_job_id(key: str) -> str | None:
+    """The job an uploaded object belongs to, if `key` is an upload's key."""
+    parts = key.split("/")
+    if len(parts) == 3 and parts[0] + "/" == PREFIX and parts[2] == "upload" and parts[1]:
+        return parts[1]
+    return None
+
+
+@dataclass(frozen=True)
+class ObjectFacts:
+    size: int
+    # base64 SHA-256 that S3 verified at upload, when the client sent one.
+    sha256: str | None = None
+
+
+@dataclass(frozen=True)
+class PresignedPut:
+    url: str
+    # Headers the client must send as they are: S3 checks them against the signature.
+    headers: dict[str, str]
 
 
 class Blobs:
@@ -25,19 +82,187 @@ class Blobs:
         self._client = client
         self._bucket = bucket
 
+    @property
+    def bucket(self) -> str:
+        return self._bucket
+
     def put_json(self, key: str, body: bytes) -> None:
-        try:
-            self._client.put_object(
-                Bucket=self._bucket, Key=key, Body=body, ContentType="application/json"
-            )
-        except ClientError as exc:
-            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
+        self.put_bytes(key, body, "application/json")
 
     def get_json(self, key: str) -> Any:
+        body = self.get_bytes(key)
+        return None if body is None else json.loads(body)
+
+    def put_bytes(self, key: str, body: bytes | IO[bytes], content_type: str,
+                  if_absent: bool = False) -> bool:
+        """Store an object; with `if_absent`, only if there is none (False then)."""
+        extra = {"IfNoneMatch": "*"} if if_absent else {}
         try:
-            answer = self._client.get_object(Bucket=self._bucket, Key=key)
+            self._client.put_object(Bucket=self._bucket, Key=key, Body=body,
+                                    ContentType=content_type, **extra)
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            if if_absent and _code(exc) in ("PreconditionFailed", "412"):
+                return False
+            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
+        return True
+
+    def get_bytes(self, key: str) -> bytes | None:
+        stream = self.open(key)
+        return None if stream is None else bytes(stream.read())
+
+    def open(self, key: str) -> Any:
+        """The object's body as a stream (botocore StreamingBody), or None."""
+        try:
+            return self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+        except ClientError as exc:
+            if _code(exc) in MISSING_CODES:
                 return None
             raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
-        return json.loads(answer["Body"].read())
+
+    def head(self, key: str) -> ObjectFacts | None:
+        try:
+            answer = self._client.head_object(Bucket=self._bucket, Key=key,
+                                              ChecksumMode="ENABLED")
+        except ClientError as exc:
+            if _code(exc) in MISSING_CODES:
+                return None
+            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
+        return ObjectFacts(int(answer["ContentLength"]), answer.get("ChecksumSHA256"))
+
+    def size(self, key: str) -> int | None:
+        facts = self.head(key)
+        return facts.size if facts else None
+
+    def delete(self, key: str) -> None:
+        """Remove an object; one that is already gone is fine."""
+        with _unavailable_on_error():
+            self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def writer(self, key: str, content_type: str = "application/octet-stream") -> S3Writer:
+        return S3Writer(self._client, self._bucket, key, content_type)
+
+    def presigned_get(self, key: str, filename: str, seconds: int) -> str:
+        """A GET URL for `seconds` that saves the object as `filename` (signed
+        locally: no call to S3)."""
+        return str(self._client.generate_presigned_url(
+            "get_object", ExpiresIn=seconds, Params={
+                "Bucket": self._bucket, "Key": key,
+                "ResponseContentDisposition": content_disposition(filename),
+                "ResponseCacheControl": "no-store",
+            }))
+
+    def presigned_put(self, key: str, size: int, content_type: str, sha256_hex: str | None,
+                      seconds: int) -> PresignedPut:
+        """A PUT URL that S3 accepts once, for exactly `size` bytes (and, when
+        given, exactly that SHA-256): If-None-Match, Content-Length and the
+        checksum are signed headers, so S3 itself refuses anything else."""
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key, "ContentLength": size,
+                                  "ContentType": content_type, "IfNoneMatch": "*"}
+        headers = {"Content-Type": content_type, "If-None-Match": "*"}
+        if sha256_hex:
+            checksum = base64.b64encode(bytes.fromhex(sha256_hex)).decode()
+            params["ChecksumSHA256"] = checksum
+            headers["x-amz-checksum-sha256"] = checksum
+        url = self._client.generate_presigned_url("put_object", Params=params,
+                                                  ExpiresIn=seconds)
+        return PresignedPut(str(url), headers)
+
+
+class S3Writer:
+    """A file-like writer that streams to S3: parts of PART_BYTES go up as
+    they fill (multipart upload); a small file is one PutObject. Nothing is
+    visible under the key until `close`; `abort` leaves nothing behind."""
+
+    def __init__(self, client: Any, bucket: str, key: str, content_type: str) -> None:
+        self._client, self._bucket, self._key = client, bucket, key
+        self._content_type = content_type
+        self._buffer = bytearray()
+        self._upload_id: str | None = None
+        self._parts: list[dict[str, Any]] = []
+        self._digest = hashlib.sha256()
+        self.size = 0
+        self.closed = False
+        self.completed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        if self.closed:
+            raise ValueError("write to a closed output file")
+        self._buffer += data
+        self._digest.update(data)
+        self.size += len(data)
+        while len(self._buffer) >= PART_BYTES:
+            self._send_part(bytes(self._buffer[:PART_BYTES]))
+            del self._buffer[:PART_BYTES]
+        return len(data)
+
+    @property
+    def sha256(self) -> str:
+        return self._digest.hexdigest()
+
+    def close(self) -> None:
+        """Complete the file (idempotent)."""
+        if self.closed:
+            return
+        self.closed = True
+        with _unavailable_on_error():
+            if self._upload_id is None:
+                self._client.put_object(Bucket=self._bucket, Key=self._key,
+                                        Body=bytes(self._buffer),
+                                        ContentType=self._content_type)
+            else:
+                if self._buffer or not self._parts:
+                    self._send_part(bytes(self._buffer))
+                self._client.complete_multipart_upload(
+                    Bucket=self._bucket, Key=self._key, UploadId=self._upload_id,
+                    MultipartUpload={"Parts": self._parts})
+        self._buffer.clear()
+        self.completed = True
+
+    def abort(self) -> None:
+        """Drop what was written (idempotent); a failed job leaves no file."""
+        self.closed = True
+        self._buffer.clear()
+        if self._upload_id is not None and not self.completed:
+            upload_id, self._upload_id = self._upload_id, None
+            with _unavailable_on_error():
+                self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key,
+                                                    UploadId=upload_id)
+
+    def __enter__(self) -> S3Writer:
+        return self
+
+    def __exit__(self, kind: Any, error: Any, trace: Any) -> None:
+        if kind is None:
+            self.close()
+        else:
+            self.abort()
+
+    def _send_part(self, body: bytes) -> None:
+        with _unavailable_on_error():
+            if self._upload_id is None:
+                self._upload_id = self._client.create_multipart_upload(
+                    Bucket=self._bucket, Key=self._key,
+                    ContentType=self._content_type)["UploadId"]
+            number = len(self._parts) + 1
+            answer = self._client.upload_part(Bucket=self._bucket, Key=self._key,
+                                              UploadId=self._upload_id, PartNumber=number,
+                                              Body=body)
+        self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
+
+
+def content_disposition(filename: str) -> str:
+    """attachment; with an ASCII fallback and the exact name (RFC 6266)."""
+    fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+
+
+def _code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+@contextmanager
+def _unavailable_on_error() -> Iterator[None]:
+    try:
+        yield
+    except ClientError as exc:
+        raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc

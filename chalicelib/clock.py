@@ -20,3 +20,8 @@ def to_datetime(epoch: float) -> datetime:
 def iso(epoch: float) -> str:
     """ISO 8601 UTC with milliseconds; sorts lexically in time order."""
     return to_datetime(epoch).strftime("%Y-%m-%dT%H:%M:%S.") + f"{int(epoch * 1000) % 1000:03d}Z"
+
+
+def from_iso(text: str) -> float:
+    """The epoch seconds of an `iso` stamp."""
+    return datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp()

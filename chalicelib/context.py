@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from chalicelib.blobs import S3Writer
+from chalicelib.jobfiles import JobFiles, UploadedFile
 from chalicelib.models import ChildPolicy, ChildrenSummary, ChildSpec, Job, Progress
 from chalicelib.progress import ProgressReporter
 from chalicelib.states import JobState
@@ -24,11 +26,12 @@ class JobAborted(Exception):
 class JobContext:
     def __init__(self, job: Job, reporter: ProgressReporter,
                  logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
-                 spawner: Spawner | None = None) -> None:
+                 spawner: Spawner | None = None, files: JobFiles | None = None) -> None:
         self.job = job
         self._reporter = reporter
         self.log = logger
         self._spawner = spawner
+        self.files = files
         self.spawned: list[ChildSpec] = []
 
     @property
@@ -51,6 +54,28 @@ class JobContext:
     def check_cancelled(self) -> None:
         if self.cancelled:
             raise JobAborted(f"job {self.job_id} was aborted")
+
+    def output(self, content_type: str = "application/octet-stream") -> S3Writer:
+        """The file this job hands its submitter (methods registered with
+        writes_file=True). Write bytes to it, ideally as a context manager;
+        it streams to S3 in parts, so any size fits in little memory:
+
+            with ctx.output() as out:
+                for chunk in produce():
+                    out.write(chunk)
+        """
+        return self._files().output(content_type)
+
+    @property
+    def upload(self) -> UploadedFile:
+        """The file its submitter uploaded (methods registered with reads_file=True):
+        `ctx.upload.open()` streams it, `ctx.upload.read()` reads it whole."""
+        return self._files().upload
+
+    def _files(self) -> JobFiles:
+        if self.files is None:
+            raise RuntimeError("files are only available to a running handler")
+        return self.files
 
     def spawn(self, method: str, params: dict[str, Any] | None = None, *, weight: int = 1,
               description: str | None = None, children: list[dict[str, Any]] | None = None,

@@ -77,7 +77,10 @@ class ServiceUnavailable(JobApiError):
 class TransitionRejected(Exception):
     """A conditional write found the job in another state than it required."""
 
-    def __init__(self, job_id: str, actual_state: str | None) -> None:
+    def __init__(self, job_id: str, actual_state: str | None,
+                 old_item: dict[str, Any] | None = None) -> None:
         super().__init__(f"job {job_id} is {actual_state or 'missing'}")
         self.job_id = job_id
         self.actual_state = actual_state
+        # The record as the write found it (DynamoDB's ALL_OLD), when it exists.
+        self.old_item = old_item

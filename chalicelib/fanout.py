@@ -41,7 +41,7 @@ from chalicelib.errors import InvalidParams, TransitionRejected, UnknownMethod
 from chalicelib.models import ChildPolicy, ChildSpec, Job, SubmitRequest
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod, MethodRegistry
-from chalicelib.retention import retention_deadline, stop_deadline
+from chalicelib.retention import execution_waits, retention_deadline, stop_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
@@ -84,26 +84,34 @@ class FanOut:
         for index, spec in enumerate(specs):
             path = f"{where}[{index}]"
             try:
-                self._methods.get(spec.method).parse_params(spec.params)
+                method = self._methods.get(spec.method)
+                method.parse_params(spec.params)
+                if method.writes_file or method.reads_file:
+                    raise InvalidParams(
+                        f"{method.name} works on a file its submitter uploads or "
+                        "downloads, so it cannot run as a sub-job")
             except (UnknownMethod, InvalidParams) as exc:
                 raise type(exc)(f"{path}: {exc.message}", details={
                     "child": path, "problems": exc.details}) from None
             self._check_each(spec.children or [], f"{path}.children")
 
     def needs_standard(self, method_name: str, declares_children: bool) -> bool:
-        """Long jobs and parents run on Standard: only Standard executions
-        outlive five minutes or wait for a task token."""
+        """Long jobs, parents and jobs with files run on Standard: only Standard
+        executions outlive five minutes or wait for a task token."""
         method = self._methods.get(method_name)
-        return method.long_running or method.spawns_children or declares_children
+        return (method.long_running or method.spawns_children or declares_children
+                or method.writes_file or method.reads_file)
 
     # Spawning.
 
-    def spawn(self, parent: Job, specs: list[ChildSpec], handler_result: Any) -> bool:
+    def spawn(self, parent: Job, specs: list[ChildSpec], handler_result: Any,
+              logs: dict[str, str] | None = None) -> bool:
         """Create and start `parent`'s children. False when the parent is no
-        longer RUNNING (cancelled while its handler ran): nothing is created."""
+        longer RUNNING (cancelled while its handler ran): nothing is created.
+        `logs` are the logs_path and logs_excerpt of its handler's run."""
         try:
             parent = self._store.begin_children(
-                parent, len(specs), sum(spec.weight for spec in specs), handler_result)
+                parent, len(specs), sum(spec.weight for spec in specs), handler_result, logs)
         except TransitionRejected:
             return False
         children = [self._child(parent, spec, index) for index, spec in enumerate(specs)]
@@ -121,7 +129,7 @@ class FanOut:
         for attempt in range(START_ATTEMPTS):
             try:
                 self._workflow.start(job.id, job.tenant_id, Runner(job.runner),
-                                     self.children_timeout(job))
+                                     execution_waits(job, self._settings, self._clock()))
                 return True
             except Exception as exc:  # any failure: the sweeper is the backstop
                 log.warning("starting job %s failed (attempt %d): %s", job.id, attempt + 1, exc)

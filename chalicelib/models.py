@@ -7,9 +7,9 @@ Field names follow TrueNAS's `core.get_jobs` record; `tenant_id`, `user_id`,
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from chalicelib.states import JobState
 
@@ -43,6 +43,43 @@ class ChildrenSummary(BaseModel):
     SUCCESS: int = 0
     FAILED: int = 0
     ABORTED: int = 0
+
+
+class DownloadState(StrEnum):
+    PENDING = "PENDING"  # the method has not finished writing the file
+    READY = "READY"  # written; waiting for its one download
+    CLAIMED = "CLAIMED"  # downloaded (the link was used)
+    EXPIRED = "EXPIRED"  # not claimed within the window: the job was aborted, the file deleted
+
+
+class UploadState(StrEnum):
+    PENDING = "PENDING"  # waiting for the client's PUT
+    RECEIVED = "RECEIVED"  # the file is in S3; the job may run
+
+
+class DownloadInfo(BaseModel):
+    """The file a job writes for its submitter, downloaded once (TrueNAS core.download)."""
+
+    filename: str
+    state: DownloadState = DownloadState.PENDING
+    size: int | None = Field(None, description="bytes, once the file is written")
+    sha256: str | None = Field(None, description="hex digest, once the file is written")
+    window_seconds: int = Field(
+        description="how long the ready file waits for its download before the job is aborted")
+
+
+class UploadInfo(BaseModel):
+    """The file a job reads, uploaded by its submitter."""
+
+    filename: str
+    size: int = Field(description="bytes declared (S3 direct) or received (POST /_upload)")
+    content_type: str = "application/octet-stream"
+    sha256: str | None = Field(None, description="hex digest, when declared or measured")
+    state: UploadState = UploadState.PENDING
+    verified: bool = Field(False, description="size and sha256 were measured by the service")
+    url_expires_at: IsoTime | None = Field(
+        None, description="when the upload URL expires (S3 direct uploads); the job is "
+        "aborted if the file has not arrived by then", json_schema_extra={"format": "date-time"})
 
 
 class JobView(BaseModel):
@@ -87,6 +124,9 @@ class JobView(BaseModel):
     outcome: str | None = Field(
         None, description="For parents: NORMAL, or PARTIAL_FAILURES when some sub-jobs "
         "failed under on_child_failure=continue (NetApp).")
+    download: DownloadInfo | None = Field(
+        None, description="The file this job writes, fetched once through its download_url.")
+    upload: UploadInfo | None = Field(None, description="The file this job reads.")
 
 
 class Job(JobView):
@@ -115,6 +155,8 @@ class Job(JobView):
     first_failed_child: str | None = None
     wait_token: str | None = None
     woken_token: str | None = None
+    # Only the hash of the one-time download token is kept (chalicelib.files).
+    download_token_hash: str | None = None
 
     @property
     def has_children(self) -> bool:
@@ -153,6 +195,46 @@ class ChildSpec(BaseModel):
     children_timeout: int | None = Field(None, ge=1, le=MAX_CHILDREN_TIMEOUT)
 
 
+MAX_FILENAME = 255
+
+
+def _plain_filename(name: str) -> str:
+    """A file name, not a path: it ends up in a Content-Disposition header."""
+    if name in (".", "..") or any(c in name for c in "/\\\"") or \
+            any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise ValueError("must be a plain file name: no path separators, quotes or "
+                         "control characters")
+    return name
+
+
+Filename = Annotated[str, Field(min_length=1, max_length=MAX_FILENAME),
+                     AfterValidator(_plain_filename)]
+# One presigned PUT carries at most 5 GB (S3's single-upload limit).
+MAX_UPLOAD_BYTES = 5 * 1024**3
+MAX_UPLOAD_URL_SECONDS = 7 * 24 * 3600  # SigV4 presigned URLs live at most a week
+
+
+class DownloadRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    filename: Filename = Field(description="the name the file is downloaded as")
+
+
+class UploadRequest(BaseModel):
+    """An upload straight to S3 (any size up to 5 GB) through a presigned PUT."""
+
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    filename: Filename
+    size: int = Field(ge=0, le=MAX_UPLOAD_BYTES, description="exact size in bytes")
+    content_type: str = Field("application/octet-stream", min_length=3, max_length=200,
+                              pattern=r"^[\w.+-]+/[\w.+-]+$")
+    sha256: str | None = Field(None, pattern=r"^[0-9a-fA-F]{64}$",
+                               description="hex digest; S3 and the job both check it")
+    expires_in: int | None = Field(None, ge=1, le=MAX_UPLOAD_URL_SECONDS,
+                                   description="seconds the upload URL stays valid")
+
+
 class SubmitRequest(BaseModel):
     """The body of `POST /jobs`."""
 
@@ -168,6 +250,10 @@ class SubmitRequest(BaseModel):
     children_timeout: int | None = Field(
         None, ge=1, le=MAX_CHILDREN_TIMEOUT,
         description="seconds this job waits for its sub-jobs before it fails")
+    download: DownloadRequest | None = Field(
+        None, description="the method writes a file: answer with a one-time download_url")
+    upload: UploadRequest | None = Field(
+        None, description="the method reads a file: answer with a presigned upload_url")
 
 
 class Outcome(BaseModel):
@@ -185,3 +271,6 @@ class Outcome(BaseModel):
     result_ref: str | None = None
     expires_at: int | None = None
     outcome: str | None = None
+    logs_path: str | None = None
+    logs_excerpt: str | None = None
+    download: DownloadInfo | None = None

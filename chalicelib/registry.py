@@ -67,6 +67,11 @@ class JobMethod:
     aggregate: Aggregate | None = None
     on_child_failure: str = "fail"
     children_timeout: int | None = None
+    # Files: a method that writes one for download (ctx.output()), or reads an
+    # uploaded one (ctx.upload); both run on Standard, which can wait for the file.
+    writes_file: bool = False
+    reads_file: bool = False
+    download_window: int | None = None
     secret_paths: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -84,6 +89,8 @@ class JobMethod:
             "retries": self.retry.attempts if self.retry else 0,
             "long_running": self.long_running,
             "spawns_children": self.spawns_children,
+            "writes_file": self.writes_file,
+            "reads_file": self.reads_file,
             "params_schema": self.params_model.model_json_schema(),
         }
 
@@ -113,6 +120,9 @@ class MethodRegistry:
         aggregate: Aggregate | None = None,
         on_child_failure: str = "fail",
         children_timeout: int | None = None,
+        writes_file: bool = False,
+        reads_file: bool = False,
+        download_window: int | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `lock` maps params to a key: a submit while a job
         with the same key is unfinished joins that job (TrueNAS).
@@ -120,7 +130,12 @@ class MethodRegistry:
         A handler that calls `ctx.spawn` must say `spawns_children=True`;
         `aggregate(ctx, params, children)` then makes the parent's result once
         every child has finished, and `on_child_failure` ("fail" or
-        "continue") is the default policy when a request does not set one."""
+        "continue") is the default policy when a request does not set one.
+
+        `writes_file=True`: the handler writes a file with `ctx.output()`, which
+        its submitter downloads once; `download_window` (seconds, default the
+        stage's 60) is how long the file waits for that download.
+        `reads_file=True`: the handler reads the submitter's upload (`ctx.upload`)."""
 
         def decorate(handler: Handler) -> Handler:
             doc = description if description is not None else (handler.__doc__ or "")
@@ -129,7 +144,8 @@ class MethodRegistry:
                 lock=lock, retry=retry, retention_seconds=retention_seconds,
                 long_running=long_running, spawns_children=spawns_children or bool(aggregate),
                 aggregate=aggregate, on_child_failure=on_child_failure,
-                children_timeout=children_timeout,
+                children_timeout=children_timeout, writes_file=writes_file,
+                reads_file=reads_file, download_window=download_window,
             ))
             return handler
 

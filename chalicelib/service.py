@@ -12,19 +12,27 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import keys
-from chalicelib.blobs import Blobs
+from chalicelib import download_links, keys
+from chalicelib.blobs import Blobs, PresignedPut
 from chalicelib.caller import Caller
-from chalicelib.clock import Clock, iso
-from chalicelib.errors import Conflict, NotFound, ServiceUnavailable, TransitionRejected
+from chalicelib.clock import Clock, from_iso, iso
+from chalicelib.downloads import Downloads
+from chalicelib.errors import (
+    BadRequest,
+    Conflict,
+    NotFound,
+    ServiceUnavailable,
+    TransitionRejected,
+)
 from chalicelib.fanout import FanOut
-from chalicelib.models import Job, SubmitRequest
+from chalicelib.models import DownloadState, Job, SubmitRequest, UploadInfo
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod, MethodRegistry
-from chalicelib.retention import retention_deadline, stop_deadline
+from chalicelib.retention import execution_waits, retention_deadline, stop_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
+from chalicelib.uploads import IncomingFile, Uploads, upload_pending
 from chalicelib.workflow import Runner, Workflow
 
 # Idempotent submits derive the job id from (tenant, key): the job's own
@@ -32,6 +40,8 @@ from chalicelib.workflow import Runner, Workflow
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d1e-8a53-4c53-9a43-1f0d6b7f8e21")
 LOCK_ATTEMPTS = 3
 POLL_SECONDS = 1.0
+# Lambda answers stop at 6 MB: a bigger log is fetched from S3 directly.
+INLINE_LOG_BYTES = 5 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -39,6 +49,24 @@ class Submission:
     job: Job
     created: bool = True
     joined: bool = False
+    # Shown once, in the answer to the submit: only the token's hash is kept.
+    download_url: str | None = None
+    upload: PresignedPut | None = None
+
+
+@dataclass(frozen=True)
+class JobLog:
+    job: Job
+    text: str | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class FileFields:
+    """What a submit's files add to the new record, and the one-time token."""
+
+    fields: dict[str, Any]
+    token: str | None = None
 
 
 class JobService:
@@ -51,6 +79,8 @@ class JobService:
         settings: Settings,
         clock: Clock,
         fanout: FanOut,
+        downloads: Downloads,
+        uploads: Uploads,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
@@ -60,32 +90,48 @@ class JobService:
         self._settings = settings
         self._clock = clock
         self._fanout = fanout
+        self._downloads = downloads
+        self._uploads = uploads
         self._sleep = sleep
 
     def submit(
-        self, request: SubmitRequest, caller: Caller, idempotency_key: str | None = None
+        self, request: SubmitRequest, caller: Caller, idempotency_key: str | None = None,
+        incoming: IncomingFile | None = None,
     ) -> Submission:
+        """Create and start a job. `incoming`: the file that came with the
+        request (POST /_upload); it is stored before the job exists, and only
+        once everything else has been checked."""
         method = self._methods.get(request.method)
         params = method.parse_params(request.params)
+        uploaded = incoming.info() if incoming else None
+        _check_files(method, request, uploaded)
         if request.children:
             self._fanout.check(request.children)
-        job = self._new_job(method, params, request, caller, idempotency_key)
+        files = self._file_fields(method, request, uploaded)
+        job = self._new_job(method, params, request, caller, idempotency_key, files.fields)
+        stored = incoming is not None and self._uploads.store_small(job.id, incoming)
         try:
             if method.lock is not None:
-                return self._submit_locked(job, method.lock(params), caller)
+                return self._submit_locked(job, method.lock(params), caller, files)
             self._store.create(job)
         except DuplicateJob as duplicate:
             return self._replay(duplicate.existing, job)
+        except Exception:
+            if stored:
+                self._uploads.discard(job.id)  # no job will ever read it
+            raise
         # Record first, then start: a start that fails leaves a WAITING job
         # that a retry or the sweeper starts, never an execution without a record.
         self._start(job)
-        return Submission(job)
+        return self._created(job, files)
+
 
     def get(self, job_id: str, caller: Caller, load_result: bool = True) -> Job:
         job = self._store.get(job_id)
         if job is None or not _visible(job, caller) or job.is_expired(self._clock()):
             raise NotFound(f"no job {job_id}")
-        if load_result and job.result_ref:
+        # A result is published with SUCCESS (a download job stages it earlier).
+        if load_result and job.result_ref and job.state is JobState.SUCCESS:
             job = job.model_copy(update={"result": self._blobs.get_json(job.result_ref)})
         return job
 
@@ -99,6 +145,21 @@ class JobService:
             self._sleep(min(POLL_SECONDS, max(0.0, deadline - self._clock())))
             job = self.get(job_id, caller, load_result=False)
         return self.get(job_id, caller) if job.result_ref else job
+
+    def log_of(self, job_id: str, caller: Caller) -> JobLog:
+        """A job's whole log: its text, or for a log too big for a Lambda
+        answer, a presigned URL that lives seconds."""
+        job = self.get(job_id, caller, load_result=False)
+        if not job.logs_path:
+            return JobLog(job)
+        size = self._blobs.size(job.logs_path)
+        if size is None:
+            return JobLog(job)
+        if size > INLINE_LOG_BYTES:
+            return JobLog(job, url=self._blobs.presigned_get(
+                job.logs_path, f"{job.id}.log", self._settings.download_url_seconds))
+        body = self._blobs.get_bytes(job.logs_path) or b""
+        return JobLog(job, text=body.decode("utf-8", "replace"))
 
     def cancel(self, job_id: str, caller: Caller) -> Job:
         job = self.get(job_id, caller, load_result=False)
@@ -116,8 +177,11 @@ class JobService:
                 continue
             # A parent waiting for its children goes on to Finish, which
             # aborts them; a child may have been the one its parent waited for.
+            # A job waiting for its upload or download stops waiting.
             self._fanout.wake(job)
             self._fanout.child_ended(aborted)
+            if job.download is not None and job.download.state is DownloadState.READY:
+                self._downloads.discard(job)
             return aborted
         _check_cancellable(job)
         raise ServiceUnavailable("the job changed state while being cancelled; retry")
@@ -125,7 +189,8 @@ class JobService:
     def methods(self) -> list[dict[str, Any]]:
         return self._methods.describe()
 
-    def _submit_locked(self, job: Job, lock_key: str, caller: Caller) -> Submission:
+    def _submit_locked(self, job: Job, lock_key: str, caller: Caller,
+                       files: FileFields) -> Submission:
         lock_id = keys.lock_id(job.tenant_id, lock_key)
         stale: str | None = None
         for _ in range(LOCK_ATTEMPTS):
@@ -140,7 +205,7 @@ class JobService:
                     stale = held.holder_id  # the holder finished: take its lock over
                 continue
             self._start(job)
-            return Submission(job)
+            return self._created(job, files)
         raise ServiceUnavailable("the lock kept changing hands; retry")
 
     def _replay(self, existing: Job, attempted: Job) -> Submission:
@@ -153,14 +218,57 @@ class JobService:
             # The first request may have died between its write and its start;
             # if it did start, the claim makes the second execution run nothing.
             self._start(existing)
-        return Submission(existing, created=False)
+        return Submission(existing, created=False, download_url=self._new_link(existing),
+                          upload=self._upload_url(existing))
+
+    def _new_link(self, job: Job) -> str | None:
+        """A replayed submit may be the client retrying a lost answer: it gets
+        a working link, and the first one stops working."""
+        if job.download is None or job.download.state not in (DownloadState.PENDING,
+                                                               DownloadState.READY):
+            return None
+        token = download_links.new_token()
+        try:
+            self._store.rotate_download_token(job.id, download_links.token_hash(token))
+        except TransitionRejected:
+            return None
+        return download_links.download_path(job.id, token)
+
+    def _upload_url(self, job: Job) -> PresignedPut | None:
+        upload = job.upload
+        if not upload_pending(job) or upload is None or not upload.url_expires_at:
+            return None
+        seconds = int(from_iso(upload.url_expires_at) - self._clock())
+        return self._uploads.presign(job, seconds) if seconds > 0 else None
+
+    def _created(self, job: Job, files: FileFields) -> Submission:
+        link = download_links.download_path(job.id, files.token) if files.token else None
+        return Submission(job, download_url=link, upload=self._upload_url(job))
+
+    def _file_fields(self, method: JobMethod, request: SubmitRequest,
+                     uploaded: UploadInfo | None) -> FileFields:
+        fields: dict[str, Any] = {}
+        token = None
+        if request.download is not None:
+            download, token = self._downloads.new(
+                request.download.filename, self._downloads.window(method.download_window))
+            fields["download"] = download
+            fields["download_token_hash"] = download_links.token_hash(token)
+        if uploaded is not None:
+            fields["upload"] = uploaded
+        elif request.upload is not None:
+            seconds = self._uploads.url_seconds(request.upload)
+            fields["upload"] = self._uploads.declared(request.upload).model_copy(
+                update={"url_expires_at": iso(self._clock() + seconds)})
+        return FileFields(fields, token)
 
     def _start(self, job: Job) -> None:
         self._workflow.start(job.id, job.tenant_id, Runner(job.runner),
-                             self._fanout.children_timeout(job))
+                             execution_waits(job, self._settings, self._clock()))
 
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
-                 caller: Caller, idempotency_key: str | None) -> Job:
+                 caller: Caller, idempotency_key: str | None,
+                 files: dict[str, Any]) -> Job:
         arguments = reveal(params)
         return self._fanout.new_job(
             method, arguments, request,
@@ -172,8 +280,9 @@ class JobService:
             # This service's own workflow decides (tests give it a variant).
             runner=self._workflow.runner_for(
                 self._fanout.needs_standard(method.name, bool(request.children))).value,
-            request_hash=_request_hash(method.name, arguments, request) if idempotency_key
-            else None,
+            request_hash=_request_hash(method.name, arguments, request,
+                                       files.get("upload")) if idempotency_key else None,
+            **files,
         )
 
     def _now(self) -> str:
@@ -186,16 +295,39 @@ def _job_id(tenant_id: str, idempotency_key: str | None) -> str:
     return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{tenant_id}\x00{idempotency_key}"))
 
 
-def _request_hash(method: str, arguments: dict[str, Any], request: SubmitRequest) -> str:
+def _request_hash(method: str, arguments: dict[str, Any], request: SubmitRequest,
+                  uploaded: UploadInfo | None) -> str:
     canonical = json.dumps(
         {"method": method, "params": arguments, "description": request.description,
          "transient": request.transient,
          "children": request.model_dump(mode="json")["children"],
          "on_child_failure": request.on_child_failure,
-         "children_timeout": request.children_timeout},
+         "children_timeout": request.children_timeout,
+         "download": request.model_dump(mode="json")["download"],
+         "upload": request.model_dump(mode="json")["upload"],
+         "uploaded": uploaded.sha256 if uploaded else None},
         sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _check_files(method: JobMethod, request: SubmitRequest, uploaded: UploadInfo | None) -> None:
+    """A method that writes a file needs a "download"; one that reads a file
+    needs an upload; neither takes what it cannot use."""
+    if method.writes_file and request.download is None:
+        raise BadRequest(f"{method.name} writes a file: submit it with "
+                         "\"download\": {\"filename\": \"...\"}")
+    if not method.writes_file and request.download is not None:
+        raise BadRequest(f"{method.name} writes no file to download; remove \"download\"")
+    has_upload = uploaded is not None or request.upload is not None
+    if method.reads_file and not has_upload:
+        raise BadRequest(f"{method.name} reads a file: send it with POST /_upload, or submit "
+                         "with \"upload\": {\"filename\", \"size\"} and PUT it to the "
+                         "upload_url")
+    if not method.reads_file and has_upload:
+        raise BadRequest(f"{method.name} reads no uploaded file; remove the upload")
+    if request.children and (request.download is not None or has_upload):
+        raise BadRequest("a job with files cannot declare children")
 
 
 def _moved(job: Job, baseline: str) -> bool:

@@ -30,6 +30,19 @@ class Settings:
     stalled_start_seconds: int = 60
     # Results larger than this go to S3: small items keep every read and write cheap.
     inline_result_bytes: int = 16 * 1024
+    # Files (chalicelib.downloads, chalicelib.uploads). A ready file waits this
+    # long for its one download before the job is aborted (TrueNAS: 60 s).
+    download_window_seconds: int = 60
+    # The presigned GET a download redirects to lives only seconds: the
+    # client follows the redirect at once, and nobody can replay it later.
+    download_url_seconds: int = 10
+    # A presigned PUT (S3 direct upload) is valid this long unless the request
+    # says otherwise; a PUT begun just before it expires may land this much later.
+    upload_url_seconds: int = 3600
+    upload_grace_seconds: int = 300
+    # POST /_upload goes through API Gateway and Lambda (6 MB payloads, and
+    # binary bodies are base64-encoded on the way): bigger files go S3 direct.
+    upload_max_bytes: int = 4 * 1024 * 1024
     # Signs paging tokens. Set JOBS_TOKEN_SECRET per stage; the default only
     # suits the local server and tests (tokens from it are forgeable).
     token_secret: bytes = b"local-development-only"
@@ -50,6 +63,11 @@ class Settings:
             children_timeout_seconds=int(os.environ.get("JOBS_CHILDREN_TIMEOUT_SECONDS", DAY)),
             stalled_start_seconds=int(os.environ.get("JOBS_STALLED_START_SECONDS", 60)),
             inline_result_bytes=int(os.environ.get("JOBS_INLINE_RESULT_BYTES", 16 * 1024)),
+            download_window_seconds=int(os.environ.get("JOBS_DOWNLOAD_WINDOW_SECONDS", 60)),
+            download_url_seconds=int(os.environ.get("JOBS_DOWNLOAD_URL_SECONDS", 10)),
+            upload_url_seconds=int(os.environ.get("JOBS_UPLOAD_URL_SECONDS", 3600)),
+            upload_grace_seconds=int(os.environ.get("JOBS_UPLOAD_GRACE_SECONDS", 300)),
+            upload_max_bytes=int(os.environ.get("JOBS_UPLOAD_MAX_BYTES", 4 * 1024 * 1024)),
             token_secret=os.environ.get("JOBS_TOKEN_SECRET", "local-development-only").encode(),
         )
 

@@ -17,7 +17,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib import items, keys
 from chalicelib.errors import ServiceUnavailable, TransitionRejected
-from chalicelib.models import Job, Outcome, Progress
+from chalicelib.models import DownloadInfo, DownloadState, Job, Outcome, Progress, UploadState
 from chalicelib.states import JobState
 
 THROTTLING_CODES = frozenset({
@@ -34,6 +34,7 @@ BATCH_GET_ATTEMPTS = 5
 BATCH_WRITE_LIMIT = 25
 BATCH_WRITE_ATTEMPTS = 8
 TRANSACTION_ATTEMPTS = 10
+CLAIMED_TENANT_STATE = "claimed_tenant_state"
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,13 @@ class JobStore:
         update = _state_update(JobState.RUNNING, tenant_id, now)
         update.set("time_started", {"S": now})
         # Condition on WAITING: a cancel that won first, or a duplicate
-        # invocation of the worker, finds the job taken and runs nothing.
-        return self._apply(job_id, update, update.state_in([JobState.WAITING]))
+        # invocation of the worker, finds the job taken and runs nothing. A job
+        # whose file has not been uploaded yet stays WAITING (the worker then waits).
+        upload = update.name("upload")
+        condition = update.state_in([JobState.WAITING]) + \
+            f" AND (attribute_not_exists({upload}) OR " + \
+            f"{upload}.{update.name('state')} = {update.value({'S': UploadState.RECEIVED})})"
+        return self._apply(job_id, update, condition)
 
     def report_progress(self, job_id: str, progress: Progress, now: str) -> None:
         update = _Update()
@@ -161,7 +167,7 @@ class JobStore:
         self._apply(job_id, update, update.state_in([JobState.ABORTED]), returns=False)
 
     def begin_children(self, job: Job, total: int, weight_total: int,
-                       handler_result: Any) -> Job:
+                       handler_result: Any, logs: dict[str, str] | None = None) -> Job:
         """Set a RUNNING job's fan-in counters, once, before any child exists.
 
         From here the job is abortable whatever its method says: its own
@@ -176,6 +182,8 @@ class JobStore:
         update.set("abortable", {"BOOL": True})
         if handler_result is not None:
             update.set("handler_result", {"S": items.dumps(handler_result)})
+        for name, text in (logs or {}).items():
+            update.set(name, {"S": text})
         update.remove("children_spec")
         condition = update.state_in([JobState.RUNNING]) + \
             f" AND attribute_not_exists({update.name('child_total')})"
@@ -222,6 +230,79 @@ class JobStore:
         except TransitionRejected:
             return False
         return True
+
+    # Files (chalicelib.downloads, chalicelib.uploads).
+
+    def offer_download(self, job: Job, outcome: Outcome, expires_at: int, now: str) -> None:
+        """The handler wrote its file: stage the outcome (shown once the job
+        succeeds) and mark the file READY; the job stays RUNNING until the
+        download is claimed or its window passes. From here it is abortable:
+        its handler has returned."""
+        update = _Update()
+        update.set("time_updated", {"S": now})
+        for name, value in _outcome_attributes(outcome).items():
+            update.set(name, value)
+        update.set("expires_at", {"N": str(expires_at)})
+        update.set("abortable", {"BOOL": True})
+        # The claim cannot know the tenant (the link carries only the job id
+        # and token), yet must move the by-state index key in its one write:
+        # it copies this value over tenant_state.
+        update.set(CLAIMED_TENANT_STATE, {"S": keys.tenant_state(job.tenant_id, JobState.SUCCESS)})
+        self._apply(job.id, update, update.state_in([JobState.RUNNING]), returns=False)
+
+    def claim_download(self, job_id: str, token_hash: str, now: str) -> Job:
+        """The one download: READY -> CLAIMED and RUNNING -> SUCCESS in one
+        conditional write on the token's hash. Of any number of concurrent
+        claims exactly one passes; the others learn why from the old record."""
+        update = _Update()
+        update.set("state", items.state_value(JobState.SUCCESS))
+        update.set("time_updated", {"S": now})
+        update.set("time_finished", {"S": now})
+        download_state = f"{update.name('download')}.{update.name('state')}"
+        update.set_path(download_state, {"S": DownloadState.CLAIMED})
+        update.copy("tenant_state", CLAIMED_TENANT_STATE)
+        update.remove(CLAIMED_TENANT_STATE)
+        update.remove("active_shard")
+        condition = (update.state_in([JobState.RUNNING]) + f" AND {download_state} = "
+                     f"{update.value({'S': DownloadState.READY})} AND "
+                     f"{update.name('download_token_hash')} = {update.value({'S': token_hash})}")
+        return self._apply(job_id, update, condition)
+
+    def rotate_download_token(self, job_id: str, token_hash: str) -> None:
+        """A replayed submit gets a new link; the old one stops working. Only
+        while the file has not been downloaded."""
+        update = _Update()
+        update.set("download_token_hash", {"S": token_hash})
+        download_state = f"{update.name('download')}.{update.name('state')}"
+        condition = update.state_in(ACTIVE) + f" AND {download_state} IN (" + \
+            f"{update.value({'S': DownloadState.PENDING})}, " + \
+            f"{update.value({'S': DownloadState.READY})})"
+        self._apply(job_id, update, condition, returns=False)
+
+    def await_file(self, job_id: str, token: str, kind: str) -> Job:
+        """Store the task token of an execution waiting for an upload (the job
+        WAITING, its file PENDING) or for a download (RUNNING, file READY).
+        Rejected when the wait is over already: the caller then resumes."""
+        update = _Update()
+        update.set("wait_token", {"S": token})
+        if kind == "upload":
+            state, waiting = JobState.WAITING, UploadState.PENDING.value
+        else:
+            state, waiting = JobState.RUNNING, DownloadState.READY.value
+        condition = update.state_in([state]) + \
+            f" AND {update.name(kind)}.{update.name('state')} = {update.value({'S': waiting})}"
+        return self._apply(job_id, update, condition)
+
+    def mark_upload_received(self, job_id: str, size: int) -> Job:
+        """The client's PUT landed (S3 event): PENDING -> RECEIVED, once."""
+        update = _Update()
+        upload = update.name("upload")
+        received = f"{upload}.{update.name('state')}"
+        update.set_path(received, {"S": UploadState.RECEIVED})
+        update.set_path(f"{upload}.{update.name('received_size')}", {"N": str(size)})
+        condition = update.state_in([JobState.WAITING]) + \
+            f" AND {received} = {update.value({'S': UploadState.PENDING})}"
+        return self._apply(job_id, update, condition)
 
     def active_page(self, shard: str, limit: int,
                     created_before: str | None = None) -> list[dict[str, Any]]:
@@ -359,6 +440,14 @@ class _Update:
         self.values[placeholder] = value
         return placeholder
 
+    def copy(self, attribute: str, source: str) -> None:
+        """SET an attribute to another attribute's value (read before the write)."""
+        self._sets.append(f"{self.name(attribute)} = {self.name(source)}")
+
+    def set_path(self, path: str, value: dict[str, Any]) -> None:
+        """SET a nested attribute given as placeholders (`#n0.#n1`)."""
+        self._sets.append(f"{path} = {self.value(value)}")
+
     def set(self, attribute: str, value: dict[str, Any], append: bool = False) -> None:
         name, new = self.name(attribute), self.value(value)
         if append:
@@ -491,7 +580,17 @@ def _outcome_attributes(outcome: Outcome) -> dict[str, Any]:
         attributes["expires_at"] = {"N": str(outcome.expires_at)}
     if outcome.outcome is not None:
         attributes["outcome"] = {"S": outcome.outcome}
+    for field in ("logs_path", "logs_excerpt"):
+        text = getattr(outcome, field)
+        if text is not None:
+            attributes[field] = {"S": text}
+    if outcome.download is not None:
+        attributes["download"] = _download_value(outcome.download)
     return attributes
+
+
+def _download_value(download: DownloadInfo) -> dict[str, Any]:
+    return items.serialize({"d": download.model_dump(mode="json", exclude_none=True)})["d"]
 
 
 def _translate(exc: ClientError, job_id: str, creating: bool) -> Exception:
@@ -500,7 +599,7 @@ def _translate(exc: ClientError, job_id: str, creating: bool) -> Exception:
         old = exc.response.get("Item")
         if creating and old:
             return DuplicateJob(items.from_item(old))
-        return TransitionRejected(job_id, old.get("state", {}).get("S") if old else None)
+        return TransitionRejected(job_id, old.get("state", {}).get("S") if old else None, old)
     if code == "TransactionCanceledException":
         return _cancelled_transaction(job_id, exc.response.get("CancellationReasons", []))
     if code in THROTTLING_CODES:

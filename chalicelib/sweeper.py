@@ -16,9 +16,11 @@ from chalicelib import keys
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import TransitionRejected
 from chalicelib.fanout import FanOut
+from chalicelib.models import Job
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
+from chalicelib.uploads import upload_pending
 from chalicelib.workflow import Runner, Workflow
 
 BATCH = 100
@@ -59,7 +61,9 @@ class Sweeper:
                 if entry.get("state") != JobState.WAITING.value:
                     continue
                 job = self._store.get(entry["id"])
-                if job is not None and job.state is JobState.WAITING and self._fanout.start(job):
+                if job is None or job.state is not JobState.WAITING or _waits_for_upload(job):
+                    continue
+                if self._fanout.start(job):
                     restarted.append(job.id)
         return restarted
 
@@ -89,3 +93,8 @@ class Sweeper:
             self._fanout.cascade(job, f"parent job {job_id} was aborted")
         with contextlib.suppress(TransitionRejected):
             self._store.release(job_id)
+
+
+def _waits_for_upload(job: Job) -> bool:
+    """WAITING by design: its execution holds a task token until the file lands."""
+    return upload_pending(job) and job.wait_token is not None

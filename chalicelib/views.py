@@ -7,6 +7,7 @@ from typing import Any
 from chalicelib import tree
 from chalicelib.models import PUBLIC_FIELDS, Job, JobView
 from chalicelib.redaction import Redactor
+from chalicelib.states import JobState
 
 SCRUBBED_FIELDS = ("description", "progress", "error", "exception", "exc_info", "logs_excerpt")
 
@@ -19,7 +20,9 @@ def job_view(job: Job, raw_result: bool = False) -> dict[str, Any]:
     view["arguments"] = redactor.mask_arguments(view["arguments"])
     for field in SCRUBBED_FIELDS:
         view[field] = redactor.scrub(view[field])
-    if not raw_result:
+    if job.state is not JobState.SUCCESS:
+        view["result"] = None  # published with SUCCESS (a download job stages it earlier)
+    elif not raw_result:
         view["result"] = redactor.scrub(view["result"])
     return view
 

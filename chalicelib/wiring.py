@@ -13,6 +13,7 @@ from chalicelib import methods  # noqa: F401  (registers the job methods)
 from chalicelib.aws import AwsClients
 from chalicelib.blobs import Blobs
 from chalicelib.clock import system_clock
+from chalicelib.downloads import Downloads
 from chalicelib.fanout import FanOut
 from chalicelib.listing import JobLister
 from chalicelib.query.tokens import TokenSigner
@@ -21,6 +22,7 @@ from chalicelib.service import JobService
 from chalicelib.settings import Settings
 from chalicelib.store import JobStore
 from chalicelib.sweeper import Sweeper
+from chalicelib.uploads import Uploads
 from chalicelib.worker import Worker
 from chalicelib.workflow import Workflow
 
@@ -49,9 +51,17 @@ class Services:
                       system_clock)
 
     @cached_property
+    def downloads(self) -> Downloads:
+        return Downloads(self.store, self.workflow, self.blobs, self.settings, system_clock)
+
+    @cached_property
+    def uploads(self) -> Uploads:
+        return Uploads(self.store, self.workflow, self.blobs, self.settings)
+
+    @cached_property
     def jobs(self) -> JobService:
         return JobService(self.store, self.workflow, self.blobs, registry, self.settings,
-                          system_clock, self.fanout)
+                          system_clock, self.fanout, self.downloads, self.uploads)
 
     @cached_property
     def lister(self) -> JobLister:
@@ -60,7 +70,7 @@ class Services:
     @cached_property
     def worker(self) -> Worker:
         return Worker(self.store, self.blobs, registry, self.settings, system_clock,
-                      self.fanout)
+                      self.fanout, self.downloads, self.uploads)
 
     @cached_property
     def sweeper(self) -> Sweeper:

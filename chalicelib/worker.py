@@ -23,9 +23,20 @@ from chalicelib import outcomes, tree
 from chalicelib.blobs import Blobs, handler_result_key, result_key
 from chalicelib.clock import Clock, iso
 from chalicelib.context import Children, JobAborted, JobContext, Spawner
+from chalicelib.downloads import Downloads, WaitForDownload
 from chalicelib.errors import TransitionRejected
 from chalicelib.fanout import FanOut, WaitForChildren
-from chalicelib.models import ChildPolicy, ChildrenSummary, ChildSpec, Job, Outcome, Progress
+from chalicelib.jobfiles import JobFiles, check_upload
+from chalicelib.joblog import JobLog, JobLogger
+from chalicelib.models import (
+    ChildPolicy,
+    ChildrenSummary,
+    ChildSpec,
+    DownloadState,
+    Job,
+    Outcome,
+    Progress,
+)
 from chalicelib.progress import ProgressReporter
 from chalicelib.redaction import Redactor
 from chalicelib.registry import JobMethod, MethodRegistry
@@ -33,6 +44,7 @@ from chalicelib.retention import retention_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
+from chalicelib.uploads import UPLOAD_EXPIRED, Uploads, WaitForUpload, upload_pending
 from chalicelib.workflow import Runner
 
 # What a method's code is called with: the handler, or its aggregate.
@@ -51,6 +63,8 @@ class Worker:
         settings: Settings,
         clock: Clock,
         fanout: FanOut,
+        downloads: Downloads,
+        uploads: Uploads,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
@@ -59,6 +73,8 @@ class Worker:
         self._settings = settings
         self._clock = clock
         self._fanout = fanout
+        self._downloads = downloads
+        self._uploads = uploads
         self._sleep = sleep
 
     def handle(self, event: dict[str, Any]) -> dict[str, Any]:
@@ -68,6 +84,10 @@ class Worker:
             return self.record_crash(job_id, tenant_id, event.get("failure") or {})
         if action == "wait":
             return self._fanout.wait(job_id, event["token"])
+        if action == "wait_upload":
+            return self._uploads.wait(job_id, event["token"])
+        if action == "wait_download":
+            return self._downloads.wait(job_id, event["token"])
         if action == "finish":
             return self.finish_parent(job_id)
         return self.run(job_id, tenant_id)
@@ -79,7 +99,14 @@ class Worker:
             # Aborted before it started, or a duplicate invocation: run nothing.
             if exc.actual_state == JobState.RUNNING.value:
                 self._resume_waiting_parent(job_id)
+            if exc.actual_state == JobState.WAITING.value:
+                # Only a job whose file has not landed stays WAITING at a claim.
+                raise WaitForUpload(f"job {job_id} waits for its upload") from None
             return {"job_id": job_id, "state": exc.actual_state, "ran": False}
+        problem = check_upload(self._blobs, job) if job.upload else None
+        if problem:
+            outcome = Outcome(state=JobState.FAILED, error=problem)
+            return {"job_id": job_id, "state": self._finish(job, outcome), "ran": False}
         declared = [ChildSpec.model_validate(spec) for spec in job.children_spec or []]
         outcome, context = self._execute(job, _call_handler,
                                          self._spawner(job, len(declared)))
@@ -91,7 +118,28 @@ class Worker:
         children = declared + context.spawned
         if children and outcome.state is JobState.SUCCESS:
             return self._spawn(job, children, outcome)
+        if job.download is not None and outcome.state is JobState.SUCCESS:
+            return self._offer_download(job, outcome, context)
         return {"job_id": job_id, "state": self._finish(job, outcome), "ran": True}
+
+    def _offer_download(self, job: Job, outcome: Outcome,
+                        context: JobContext) -> dict[str, Any]:
+        writer = context.files.written if context.files else None
+        if writer is None or not writer.completed:
+            failed = Outcome(state=JobState.FAILED, progress=outcome.progress,
+                             logs_path=outcome.logs_path, logs_excerpt=outcome.logs_excerpt,
+                             error=f"{job.method} returned without writing its output file")
+            return {"job_id": job.id, "state": self._finish(job, failed), "ran": True}
+        assert job.download is not None
+        now = self._clock()
+        expires_at = retention_deadline(job, self._methods, self._settings, now) + \
+            job.download.window_seconds
+        try:
+            self._downloads.offer(job, self._stored_result(job, outcome), writer, expires_at)
+        except TransitionRejected:  # cancelled while it wrote: the file is gone
+            self._release(job.id)
+            return {"job_id": job.id, "state": JobState.ABORTED.value, "ran": True}
+        raise WaitForDownload(f"job {job.id}: {writer.size} bytes wait for their download")
 
     def _resume_waiting_parent(self, job_id: str) -> None:
         """Run invoked again (a Lambda retry) for a parent that already spawned:
@@ -114,7 +162,9 @@ class Worker:
         return {"job_id": job_id, "state": self._finish(job, self._parent_outcome(job))}
 
     def _spawn(self, job: Job, children: list[ChildSpec], outcome: Outcome) -> dict[str, Any]:
-        if self._fanout.spawn(job, children, self._kept_handler_result(job, outcome)):
+        logs = {"logs_path": outcome.logs_path, "logs_excerpt": outcome.logs_excerpt} \
+            if outcome.logs_path and outcome.logs_excerpt is not None else None
+        if self._fanout.spawn(job, children, self._kept_handler_result(job, outcome), logs):
             raise WaitForChildren(f"job {job.id} waits for {len(children)} sub-jobs")
         # Cancelled while its handler ran: no child was created.
         self._release(job.id)
@@ -180,6 +230,8 @@ class Worker:
         job = self._store.get(job_id)
         if job is None or job.state.is_terminal:
             return {"job_id": job_id, "state": job.state.value if job else None}
+        if failure.get("Error") in TIMEOUT_ERRORS and _waits_for_a_file(job):
+            return {"job_id": job_id, "state": self._file_wait_expired(job)}
         if job.state is JobState.WAITING:
             # FAILED is only reachable from RUNNING; a crash before the claim
             # passes through it.
@@ -196,6 +248,21 @@ class Worker:
                 "outcome": "ERROR", "progress": tree.rolled_up(job)})
         return {"job_id": job_id, "state": self._finish(job, outcome)}
 
+    def _file_wait_expired(self, job: Job) -> str:
+        """The upload never came, or the ready file was never downloaded."""
+        now = self._clock()
+        if job.state is JobState.WAITING:
+            try:
+                self._store.abort(job, iso(now), UPLOAD_EXPIRED, retention_deadline(
+                    job, self._methods, self._settings, now), None)
+            except TransitionRejected as exc:
+                return exc.actual_state or "missing"
+            return JobState.ABORTED.value
+        state = self._finish(job, self._downloads.expired(job))
+        if state == JobState.ABORTED.value:
+            self._downloads.discard(job)
+        return state
+
     def _execute(self, job: Job, call: Call,
                  spawner: Spawner | None = None) -> tuple[Outcome, JobContext]:
         redactor = Redactor(job.secret_paths, job.arguments)
@@ -205,13 +272,41 @@ class Worker:
             time.monotonic,
             self._settings.progress_interval,
         )
-        context = JobContext(job, reporter, _job_logger(job, redactor), spawner)
+        job_log = JobLog()
+        files = JobFiles(self._blobs, job)
+        context = JobContext(job, reporter, JobLogger(job.id, job.method, redactor, job_log),
+                             spawner, files)
         try:
             method = self._methods.get(job.method)
             outcome = self._call_with_retries(method, job, context, call)
         except Exception as exc:  # the method is gone from this deployment
             outcome = outcomes.failure(exc)
+        outcome = self._settle_output(files, outcome)
+        outcome = outcome.model_copy(update=self._stored_log(job, job_log))
         return _scrubbed(_with_progress(outcome, reporter), redactor), context
+
+    def _settle_output(self, files: JobFiles, outcome: Outcome) -> Outcome:
+        """Complete the output file of a handler that succeeded; drop it otherwise."""
+        try:
+            files.settle(outcome.state is JobState.SUCCESS)
+        except Exception as exc:  # S3 refused the last part: the file is incomplete
+            files.settle(False)
+            return outcomes.failure(exc)
+        return outcome
+
+    def _stored_log(self, job: Job, job_log: JobLog) -> dict[str, Any]:
+        """Put what the handler logged in S3 (after what an earlier run of the
+        same job logged: a parent's aggregate adds to its handler's log)."""
+        try:
+            if job_log.empty:
+                return {}
+            earlier = self._blobs.get_bytes(job.logs_path) if job.logs_path else None
+            return job_log.store(self._blobs, job.id, earlier)
+        except Exception:  # the log is best effort: it must not fail the job
+            log.warning("could not store the log of job %s", job.id, exc_info=True)
+            return {}
+        finally:
+            job_log.close()
 
     def _call_with_retries(self, method: JobMethod, job: Job, context: JobContext,
                            call: Call) -> Outcome:
@@ -228,6 +323,8 @@ class Worker:
                     return outcomes.failure(exc)
                 context.log.warning("attempt %d failed (%s); retrying", attempt,
                                     type(exc).__name__)
+                if context.files is not None:
+                    context.files.settle(False)  # the next attempt writes its file afresh
                 self._sleep(retry.pause_before(attempt))
                 attempt += 1
 
@@ -309,22 +406,8 @@ def _scrubbed(outcome: Outcome, redactor: Redactor) -> Outcome:
     })
 
 
-class JobLogger(logging.LoggerAdapter[logging.Logger]):
-    """A handler's logger: tags lines with the job id and masks its secrets."""
-
-    def __init__(self, job: Job, redactor: Redactor) -> None:
-        super().__init__(log.getChild(job.method), {"job_id": job.id})
-        self._job_id = job.id
-        self._redactor = redactor
-
-    def log(self, level: int, msg: object, *args: Any, **kwargs: Any) -> None:
-        if not self.isEnabledFor(level):
-            return
-        text = str(msg) % args if args else str(msg)
-        kwargs.setdefault("extra", self.extra)
-        self.logger.log(level, "job %s: %s", self._job_id, self._redactor.scrub(text),
-                        **kwargs)
-
-
-def _job_logger(job: Job, redactor: Redactor) -> JobLogger:
-    return JobLogger(job, redactor)
+def _waits_for_a_file(job: Job) -> bool:
+    if job.state is JobState.WAITING:
+        return upload_pending(job)
+    return (job.state is JobState.RUNNING and job.download is not None
+            and job.download.state is DownloadState.READY)

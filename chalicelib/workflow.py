@@ -35,17 +35,19 @@ class Workflow:
         return Runner.EXPRESS
 
     def start(self, job_id: str, tenant_id: str, runner: Runner = Runner.STANDARD,
-              children_timeout: int = DEFAULT_CHILDREN_TIMEOUT) -> None:
+              waits: dict[str, int] | None = None) -> None:
         """Start the execution named after the job. On Standard the name makes a
         retried start idempotent; on Express (names are not unique) the worker's
         conditional claim is what keeps a job from running twice.
 
-        `children_timeout` bounds how long a parent waits for its sub-jobs
-        (the WaitChildren state's TimeoutSecondsPath)."""
+        `waits` bound the Standard machine's waits, read by their
+        TimeoutSecondsPath: `children_timeout` (a parent's sub-jobs),
+        `upload_window` and `download_window` (chalicelib.retention)."""
         machine = self._express_arn if runner is Runner.EXPRESS else self._state_machine_arn
         payload: dict[str, Any] = {"job_id": job_id, "tenant_id": tenant_id}
         if runner is Runner.STANDARD:
-            payload["children_timeout"] = children_timeout
+            payload["children_timeout"] = DEFAULT_CHILDREN_TIMEOUT
+            payload.update(waits or {})
         try:
             self._client.start_execution(
                 stateMachineArn=machine, name=job_id, input=json.dumps(payload))

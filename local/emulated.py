@@ -49,7 +49,7 @@ def emulated_aws(environment: dict[str, str] | None = None) -> Iterator[Provisio
         provisioned = provision(AwsClients())
         os.environ.update(provisioned.environment(), **(environment or {}))
         wiring.reset()
-        seam.install({provisioned.worker_function: job_app.worker})
+        seam.install({provisioned.worker_function: job_app.worker}, [job_app.upload_landed])
         try:
             yield provisioned
         finally:

@@ -27,6 +27,7 @@ class RunningServer:
     moto_port: int
     process: subprocess.Popen[str]
     banner: list[str]  # what it printed up to "Serving on"
+    output: list[str]  # everything it printed (the banner, then its log)
 
 
 @contextmanager
@@ -40,9 +41,10 @@ def running_server(start_timeout: float = 120) -> Iterator[RunningServer]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        banner = _wait_for_banner(process, start_timeout)
+        output: list[str] = []
+        banner = _wait_for_banner(process, start_timeout, output)
         _wait_until_healthy(url, process)
-        yield RunningServer(url, moto_port, process, banner)
+        yield RunningServer(url, moto_port, process, banner, output)
     finally:
         process.terminate()
         try:
@@ -52,14 +54,16 @@ def running_server(start_timeout: float = 120) -> Iterator[RunningServer]:
             process.wait()
 
 
-def _wait_for_banner(process: subprocess.Popen[str], timeout: float) -> list[str]:
-    """Read until "Serving on", then keep draining the output so the server never
-    blocks on a full pipe (it logs every request)."""
+def _wait_for_banner(process: subprocess.Popen[str], timeout: float,
+                     output: list[str]) -> list[str]:
+    """Read until "Serving on", then keep draining the output (into `output`)
+    so the server never blocks on a full pipe (it logs every request)."""
     lines: queue.Queue[str | None] = queue.Queue()
 
     def drain() -> None:
         assert process.stdout is not None
         for line in process.stdout:
+            output.append(line)
             lines.put(line)
         lines.put(None)
 

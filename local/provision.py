@@ -101,6 +101,11 @@ def _create_bucket(s3: Any, props: dict[str, Any], names: _Substitution) -> str:
     s3.put_public_access_block(
         Bucket=name, PublicAccessBlockConfiguration=props["PublicAccessBlockConfiguration"]
     )
+    notifications = props.get("NotificationConfiguration", {})
+    if notifications.get("EventBridgeConfiguration", {}).get("EventBridgeEnabled"):
+        # moto records it; local/seam.py delivers the events it would send.
+        s3.put_bucket_notification_configuration(
+            Bucket=name, NotificationConfiguration={"EventBridgeConfiguration": {}})
     return name
 
 

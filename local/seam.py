@@ -7,6 +7,11 @@ calls our real Lambda handler in this process, with the event the state
 machine built. A handler that raises answers like a crashed Lambda
 (`X-Amz-Function-Error: Unhandled`), so the state machine's Catch runs.
 
+S3 events do not reach a Lambda without Docker either: `install` also
+takes the handlers of S3 "Object Created" events, and delivers each to them
+as EventBridge would (the files bucket sends its events to EventBridge),
+from a thread of its own, as the asynchronous event it is.
+
 It also makes moto's DynamoDB apply each request atomically, as DynamoDB
 does: moto checks a condition and writes in plain Python with no lock, so
 two threads could both pass a condition that only one may pass; and it
@@ -16,6 +21,7 @@ applies local/moto_speedups.py, so thousands of executions fit in a process.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import traceback
 import uuid
@@ -24,14 +30,17 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.dynamodb.responses import DynamoHandler
+from moto.s3 import models as s3_models
 
 from local import moto_speedups
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 _handlers: dict[str, LambdaHandler] = {}
+_object_created_handlers: list[LambdaHandler] = []
 _original_invoke = LambdaSimpleBackend.invoke
 _original_dynamodb_action = DynamoHandler.call_action
+_original_send_event = s3_models.notifications.send_event
 _lock = threading.Lock()
 _dynamodb_lock = threading.RLock()
 
@@ -49,21 +58,62 @@ class LocalLambdaContext:
         return self._timeout * 1000
 
 
-def install(handlers: dict[str, LambdaHandler]) -> None:
-    """Route invocations of the named functions (by name, ARN or alias) to `handlers`."""
+def install(handlers: dict[str, LambdaHandler],
+            object_created: list[LambdaHandler] | None = None) -> None:
+    """Route invocations of the named functions (by name, ARN or alias) to
+    `handlers`, and S3 Object Created events to `object_created` (None keeps
+    those installed before: a test may swap the worker alone)."""
     moto_speedups.install()
     with _lock:
         _handlers.clear()
         _handlers.update(handlers)
+        if object_created is not None:
+            _object_created_handlers[:] = object_created
         LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
         DynamoHandler.call_action = _atomic_dynamodb_action  # type: ignore[method-assign]
+        s3_models.notifications.send_event = _send_s3_event
 
 
 def uninstall() -> None:
     with _lock:
         _handlers.clear()
+        _object_created_handlers.clear()
         LambdaSimpleBackend.invoke = _original_invoke  # type: ignore[method-assign]
         DynamoHandler.call_action = _original_dynamodb_action  # type: ignore[method-assign]
+        s3_models.notifications.send_event = _original_send_event
+
+
+def _send_s3_event(account_id: str, event_name: Any, bucket: Any, key: Any) -> None:
+    _original_send_event(account_id, event_name, bucket, key)
+    configuration = bucket.notification_configuration
+    if configuration is None or configuration.event_bridge is None:
+        return  # the bucket does not send its events to EventBridge
+    if "ObjectCreated" not in str(getattr(event_name, "value", event_name)):
+        return
+    event = _object_created_event(account_id, bucket, key)
+    for handler in list(_object_created_handlers):
+        threading.Thread(target=_deliver, args=(handler, event), daemon=True,
+                         name="s3-event").start()
+
+
+def _object_created_event(account_id: str, bucket: Any, key: Any) -> dict[str, Any]:
+    """The EventBridge event S3 sends for a new object (its documented shape)."""
+    return {
+        "version": "0", "id": str(uuid.uuid4()), "detail-type": "Object Created",
+        "source": "aws.s3", "account": account_id, "region": bucket.region_name,
+        "time": "", "resources": [f"arn:aws:s3:::{bucket.name}"],
+        "detail": {"version": "0", "bucket": {"name": bucket.name},
+                   "object": {"key": key.name, "size": key.size,
+                              "etag": key.etag.replace('"', "")},
+                   "reason": "PutObject"},
+    }
+
+
+def _deliver(handler: LambdaHandler, event: dict[str, Any]) -> None:
+    try:
+        handler(event, LocalLambdaContext("upload_landed"))
+    except Exception:  # EventBridge would retry; the job's wait times out otherwise
+        logging.getLogger("jobapi.local").exception("an S3 event handler failed")
 
 
 def _atomic_dynamodb_action(self: DynamoHandler) -> Any:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import re
 import secrets
 import socket
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 import requests
 from moto.server import ThreadedMotoServer
@@ -65,8 +67,18 @@ def prepare(moto_port: int) -> Provisioned:
     os.environ.setdefault("JOBS_TOKEN_SECRET", secrets.token_urlsafe(32))
     import app
 
-    seam.install({provisioned.worker_function: app.worker})
+    seam.install({provisioned.worker_function: app.worker}, [app.upload_landed])
     return provisioned
+
+
+SECRET_QUERY = re.compile(r"((?:auth_token|X-Amz-Signature|X-Amz-Credential)=)[^&\s]+")
+
+
+def log_request_without_secrets(handler: Any, code: Any = "-", size: Any = "-") -> None:
+    """The access log, with one-time download tokens (and any signature)
+    masked: a log line must never be a working link."""
+    line = SECRET_QUERY.sub(r"\1[redacted]", handler.requestline)
+    handler.log_message('"%s" %s %s', line, str(code), str(size))
 
 
 def start_sweeper(every_seconds: float) -> threading.Thread:
@@ -97,6 +109,7 @@ def serve(port: int, moto_port: int) -> None:
     # Without TCP_NODELAY a keep-alive client waits ~40 ms per request on the
     # Nagle/delayed-ACK interplay; API Gateway has no such stall.
     ChaliceRequestHandler.disable_nagle_algorithm = True
+    ChaliceRequestHandler.log_request = log_request_without_secrets  # type: ignore[method-assign]
     server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
     print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")

@@ -22,7 +22,9 @@ from tests.helpers import JobsClient  # noqa: E402
 
 @pytest.fixture
 def aws() -> Iterator[Provisioned]:
-    with emulated_aws({"JOBS_PROGRESS_INTERVAL": "0.2"}) as provisioned:
+    # Short enough that a test sees an unused upload URL abort its job.
+    with emulated_aws({"JOBS_PROGRESS_INTERVAL": "0.2",
+                       "JOBS_UPLOAD_GRACE_SECONDS": "1"}) as provisioned:
         yield provisioned
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from chalice.test import Client
+from requests.structures import CaseInsensitiveDict
 
 from chalicelib.sweeper import Sweeper
 from chalicelib.wiring import services
@@ -21,7 +22,7 @@ TERMINAL = {"SUCCESS", "FAILED", "ABORTED"}
 @dataclass
 class Answer:
     status: int
-    headers: dict[str, str]
+    headers: Mapping[str, str]
     body: Any
 
 
@@ -35,8 +36,10 @@ class JobsClient:
         sent = {"Content-Type": "application/json", **(headers or {})}
         response = self._client.http.request(method, path, headers=sent, body=payload or b"")
         text = response.body.decode() if response.body else ""
-        body = json.loads(text) if text else None
-        return Answer(response.status_code, dict(response.headers), body)
+        headers = CaseInsensitiveDict(response.headers)
+        is_json = headers.get("content-type", "").startswith("application/json")
+        body = (json.loads(text) if text else None) if is_json else text
+        return Answer(response.status_code, headers, body)
 
     def submit(self, method: str, params: dict[str, Any] | None = None, **extra: Any) -> Answer:
         return self.request("POST", "/jobs", {"method": method, "params": params or {}, **extra})

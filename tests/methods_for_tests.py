@@ -131,6 +131,7 @@ class RelayParams(BaseModel):
 
 
 def _gates_opened(ctx: JobContext, params: RelayParams, children: Any) -> list[Any]:
+    ctx.log.info("aggregating %d", children.summary.total)
     return [child.result for child in children]
 
 
@@ -139,6 +140,62 @@ def _gates_opened(ctx: JobContext, params: RelayParams, children: Any) -> list[A
 def relay(ctx: JobContext, params: RelayParams) -> str:
     """Spawns one test.stubborn child per gate; its result lists theirs.
     Its method's default policy is `continue`."""
+    ctx.log.info("spawning %d", len(params.gates))
     for name in params.gates:
         ctx.spawn("test.stubborn", {"gate": name}, weight=len(name))
     return "spawned"
+
+
+@job_method("test.export_short_window", params=NoParams, writes_file=True, download_window=1)
+def export_short_window(ctx: JobContext, params: NoParams) -> str:
+    """Writes a small file whose download window is 1 s."""
+    with ctx.output() as out:
+        out.write(b"nobody will fetch this")
+    return "written"
+
+
+@job_method("test.forgets_its_file", params=NoParams, writes_file=True)
+def forgets_its_file(ctx: JobContext, params: NoParams) -> str:
+    return "no file"
+
+
+class ExportFailure(Exception):
+    pass
+
+
+@job_method("test.export_then_fail", params=NoParams, writes_file=True)
+def export_then_fail(ctx: JobContext, params: NoParams) -> None:
+    """Writes more than a part, then fails: nothing may be left behind."""
+    out = ctx.output()
+    out.write(b"x" * (9 * 1024 * 1024))
+    ctx.log.info("wrote a part")
+    raise ExportFailure("failed half-way")
+
+
+@job_method("test.slow_export", params=GateParams, writes_file=True, long_running=True)
+def slow_export(ctx: JobContext, params: GateParams) -> None:
+    """Waits (at most 10 s) for its gate before writing its file."""
+    gate(params.gate).wait(10)
+    with ctx.output() as out:
+        out.write(b"finally")
+
+
+class ChattyParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    lines: int = 10
+    fail: bool = False
+
+
+@job_method("test.chatty", params=ChattyParams)
+def chatty(ctx: JobContext, params: ChattyParams) -> int:
+    """Logs `lines` numbered lines, and fails after them if asked."""
+    for n in range(params.lines):
+        ctx.log.info("line %d of %d", n, params.lines)
+    if params.fail:
+        try:
+            raise ValueError("the last straw")
+        except ValueError:
+            ctx.log.exception("giving up")
+            raise
+    return params.lines

@@ -6,7 +6,9 @@ time that method is used, not at every cold start.
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -118,3 +120,62 @@ class GroupParams(BaseModel):
 def group(ctx: JobContext, params: GroupParams) -> None:
     """Does nothing itself: a parent for the sub-jobs declared in its request."""
     return None
+
+
+class ExportParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    size: int = Field(1024, ge=0, le=10 * 1024**3, description="bytes to write")
+    seed: str = Field("demo", max_length=100, description="what the content is made from")
+
+
+EXPORT_CHUNK = 1024 * 1024
+
+
+def export_bytes(size: int, seed: str) -> Iterator[bytes]:
+    """The content demo.export writes, in chunks: SHA-256 blocks chained from
+    `seed`, so a client can check a download against the same function."""
+    block = hashlib.sha256(seed.encode()).digest()
+    left = size
+    while left > 0:
+        want = min(EXPORT_CHUNK, left)  # a multiple of the 32-byte block but the last
+        chunk = bytearray()
+        while len(chunk) < want:
+            block = hashlib.sha256(block).digest()
+            chunk += block
+        yield bytes(chunk[:want])
+        left -= want
+
+
+@job_method("demo.export", params=ExportParams, writes_file=True, abortable=True)
+def export(ctx: JobContext, params: ExportParams) -> dict[str, Any]:
+    """Writes a file of `size` bytes for its one download (submit it with
+    "download": {"filename": ...}); returns the size and SHA-256 written."""
+    digest = hashlib.sha256()
+    with ctx.output() as out:
+        for piece in export_bytes(params.size, params.seed):
+            out.write(piece)
+            digest.update(piece)
+            ctx.set_progress(100 * out.size // max(1, params.size), f"{out.size} bytes written")
+    ctx.log.info("exported %d bytes", params.size)
+    return {"bytes": params.size, "sha256": digest.hexdigest()}
+
+
+class ChecksumParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+
+@job_method("demo.checksum", params=ChecksumParams, reads_file=True)
+def checksum(ctx: JobContext, params: ChecksumParams) -> dict[str, Any]:
+    """Reads the uploaded file (POST /_upload, or "upload" and a PUT) and
+    returns its SHA-256 and size."""
+    upload = ctx.upload
+    digest = hashlib.sha256()
+    size = 0
+    with upload.open() as stream:
+        for piece in iter(lambda: stream.read(EXPORT_CHUNK), b""):
+            digest.update(piece)
+            size += len(piece)
+            ctx.set_progress(100 * size // max(1, upload.size), f"{size} bytes read")
+    ctx.log.info("read %s: %d bytes", upload.filename, size)
+    return {"filename": upload.filename, "size": size, "sha256": digest.hexdigest()}

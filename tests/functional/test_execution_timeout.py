@@ -39,7 +39,7 @@ def test_a_task_that_times_out_fails_the_job_with_the_reason(aws: Provisioned) -
     wired = services()
     short = Workflow(wired.clients.stepfunctions, state_machine_with_run_timeout(aws, 1))
     service = JobService(wired.store, short, wired.blobs, registry, wired.settings, system_clock,
-                         wired.fanout)
+                         wired.fanout, wired.downloads, wired.uploads)
     job = service.submit(SubmitRequest(method="test.blocking", params={"gate": name}),
                          Caller("default", request_id="r")).job
 

@@ -56,10 +56,10 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
     infra = load_template()["Resources"]
     table = infra["JobsTable"]["Properties"]["TableName"]["Fn::Sub"]
     roles = {infra[r]["Properties"]["RoleName"]["Fn::Sub"]
-             for r in ("ApiRole", "WorkerRole", "SweeperRole")}
+             for r in ("ApiRole", "WorkerRole", "SweeperRole", "UploadsRole")}
     functions = [name for name, resource in packaged["Resources"].items()
                  if resource["Type"] == "AWS::Serverless::Function"]
-    assert sorted(functions) == ["APIHandler", "Sweep", "Worker"]
+    assert sorted(functions) == ["APIHandler", "Sweep", "UploadLanded", "Worker"]
     for name in functions:
         function = packaged["Resources"][name]["Properties"]
         variables = function["Environment"]["Variables"]
@@ -67,3 +67,16 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
         assert variables["JOBS_TABLE"] == {"Fn::Sub": table}
         assert "stateMachine:jobapi-${Stage}-jobs" in variables["JOBS_STATE_MACHINE_ARN"]["Fn::Sub"]
         assert function["Role"]["Fn::Sub"].rsplit("/", 1)[1] in roles
+
+
+def test_only_the_files_buckets_upload_events_reach_upload_landed(
+    packaged: dict[str, Any],
+) -> None:
+    infra = load_template()["Resources"]
+    bucket = infra["FilesBucket"]["Properties"]["BucketName"]["Fn::Sub"]
+    events = packaged["Resources"]["UploadLanded"]["Properties"]["Events"]
+    pattern = events["UploadLandedEvent"]["Properties"]["Pattern"]
+
+    assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
+    assert pattern["detail"]["bucket"]["name"] == [{"Fn::Sub": bucket}]
+    assert pattern["detail"]["object"]["key"] == [{"suffix": "/upload"}]

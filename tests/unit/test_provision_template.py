@@ -41,7 +41,7 @@ def test_the_bucket_is_private_and_encrypted() -> None:
     assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]
 
 
-def test_the_express_machine_is_the_standard_one_without_the_wait_for_children() -> None:
+def test_the_express_machine_is_the_standard_one_without_its_waits() -> None:
     resources = load_template()["Resources"]
     standard = resources["JobsStateMachine"]["Properties"]
     express = resources["ExpressJobsStateMachine"]["Properties"]
@@ -49,9 +49,10 @@ def test_the_express_machine_is_the_standard_one_without_the_wait_for_children()
     assert express["StateMachineType"] == "EXPRESS"
     assert express["Definition"]["States"]["Run"]["TimeoutSeconds"] < 300
     leaf_only = json.loads(json.dumps(standard["Definition"]))
-    del leaf_only["States"]["WaitChildren"], leaf_only["States"]["Finish"]
+    for state in ("WaitChildren", "Finish", "WaitUpload", "WaitDownload"):
+        del leaf_only["States"][state]
     run = leaf_only["States"]["Run"]
-    run["Catch"] = [c for c in run["Catch"] if c["ErrorEquals"] != ["WaitForChildren"]]
+    run["Catch"] = [c for c in run["Catch"] if c["ErrorEquals"] == ["States.ALL"]]
     run["TimeoutSeconds"] = express["Definition"]["States"]["Run"]["TimeoutSeconds"]
     assert express["Definition"] == leaf_only
     assert express["DefinitionSubstitutions"] == standard["DefinitionSubstitutions"]
@@ -68,3 +69,28 @@ def test_a_parent_waits_on_a_task_token_with_its_own_deadline() -> None:
     assert wait["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
     assert wait["TimeoutSecondsPath"] == "$.children_timeout"
     assert wait["Next"] == "Finish" and states["Finish"]["End"] is True
+
+
+def test_a_job_with_a_file_waits_for_it_on_a_task_token_with_its_window() -> None:
+    states = load_template()["Resources"]["JobsStateMachine"]["Properties"]["Definition"][
+        "States"]
+    catches = {c["ErrorEquals"][0]: c["Next"] for c in states["Run"]["Catch"]}
+
+    assert catches["WaitForUpload"] == "WaitUpload"
+    assert catches["WaitForDownload"] == "WaitDownload"
+    assert list(catches)[-1] == "States.ALL"  # the specific errors are caught first
+    upload, download = states["WaitUpload"], states["WaitDownload"]
+    for wait, action in ((upload, "wait_upload"), (download, "wait_download")):
+        assert wait["Resource"].endswith(":lambda:invoke.waitForTaskToken")
+        assert wait["Parameters"]["Payload"]["action"] == action
+        assert wait["Parameters"]["Payload"]["token.$"] == "$$.Task.Token"
+        assert wait["Catch"][0]["Next"] == "RecordCrash"  # a timeout ends the job
+    assert upload["TimeoutSecondsPath"] == "$.upload_window" and upload["Next"] == "Run"
+    assert download["TimeoutSecondsPath"] == "$.download_window" and download["End"] is True
+
+
+def test_the_files_bucket_sends_its_events_to_eventbridge() -> None:
+    bucket = load_template()["Resources"]["FilesBucket"]["Properties"]
+
+    assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"] == {
+        "EventBridgeEnabled": True}

@@ -1,0 +1,122 @@
+"""Uploads: a job that reads a file its submitter sends.
+
+Two ways in, one key (jobs/{id}/upload):
+
+- small, TrueNAS style: POST /_upload (multipart `data` then `file`); the
+  API stores the file, then creates and starts the job, which runs at once;
+- any size, S3 direct: POST /jobs with "upload" answers a presigned PUT that
+  S3 accepts once, for exactly the declared size (and SHA-256). The job's
+  execution starts at once and waits on a task token (WaitUpload, timing
+  out when the URL has expired plus a grace); the S3 event of the landed
+  object marks the upload RECEIVED and wakes it. Before its handler runs,
+  the worker checks the size and checksum (chalicelib.jobfiles).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.blobs import Blobs, PresignedPut, upload_job_id, upload_key
+from chalicelib.errors import TransitionRejected
+from chalicelib.models import Job, UploadInfo, UploadRequest, UploadState
+from chalicelib.settings import Settings
+from chalicelib.states import JobState
+from chalicelib.store import JobStore
+from chalicelib.workflow import Workflow
+
+log = logging.getLogger("jobapi.uploads")
+UPLOAD_EXPIRED = "the upload did not arrive before its URL expired"
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file that came with its request (POST /_upload)."""
+
+    filename: str
+    content_type: str
+    body: bytes
+
+    def info(self) -> UploadInfo:
+        return UploadInfo(filename=self.filename, size=len(self.body),
+                          content_type=self.content_type,
+                          sha256=hashlib.sha256(self.body).hexdigest(),
+                          state=UploadState.RECEIVED, verified=True)
+
+
+class WaitForUpload(Exception):
+    """Raised by the worker's Run while the file has not landed: the state
+    machine's Catch sends the execution to WaitUpload (infra/template.yaml)."""
+
+
+class Uploads:
+    def __init__(self, store: JobStore, workflow: Workflow, blobs: Blobs,
+                 settings: Settings) -> None:
+        self._store = store
+        self._workflow = workflow
+        self._blobs = blobs
+        self._settings = settings
+
+    @staticmethod
+    def declared(request: UploadRequest) -> UploadInfo:
+        return UploadInfo(filename=request.filename, size=request.size,
+                          content_type=request.content_type,
+                          sha256=request.sha256.lower() if request.sha256 else None)
+
+    def url_seconds(self, request: UploadRequest | None) -> int:
+        return (request.expires_in if request and request.expires_in
+                else self._settings.upload_url_seconds)
+
+    def window(self, url_seconds: int) -> int:
+        """How long the execution waits: a PUT begun just before its URL
+        expired may still be on its way."""
+        return url_seconds + self._settings.upload_grace_seconds
+
+    def presign(self, job: Job, seconds: int) -> PresignedPut:
+        assert job.upload is not None
+        return self._blobs.presigned_put(upload_key(job.id), job.upload.size,
+                                         job.upload.content_type, job.upload.sha256, seconds)
+
+    def store_small(self, job_id: str, incoming: IncomingFile) -> bool:
+        """Store a file that came with its request, before its job exists.
+        False if the job has one already (a replayed submit): never overwrite."""
+        return self._blobs.put_bytes(upload_key(job_id), incoming.body, incoming.content_type,
+                                     if_absent=True)
+
+    def discard(self, job_id: str) -> None:
+        self._blobs.delete(upload_key(job_id))
+
+    def wait(self, job_id: str, token: str) -> dict[str, Any]:
+        """The WaitUpload task: store the token; if the file has landed (or
+        the job was cancelled) already, end the wait at once."""
+        try:
+            self._store.await_file(job_id, token, "upload")
+        except TransitionRejected as exc:
+            self._workflow.resume(token)
+            return {"job_id": job_id, "state": exc.actual_state, "waiting": False}
+        return {"job_id": job_id, "state": JobState.WAITING.value, "waiting": True}
+
+    def landed(self, bucket: str, key: str, size: int) -> str | None:
+        """An object was created in the files bucket (the S3 event): if it is
+        an upload a job waits for, mark it RECEIVED and wake the job."""
+        job_id = upload_job_id(key) if bucket == self._blobs.bucket else None
+        if job_id is None:
+            return None
+        try:
+            job = self._store.mark_upload_received(job_id, size)
+        except TransitionRejected as exc:
+            # Stored by POST /_upload, a repeated event, or too late: a job
+            # that was aborted meanwhile will never read it.
+            if exc.actual_state == JobState.ABORTED.value:
+                self.discard(job_id)
+            return exc.actual_state
+        if job.wait_token:
+            self._workflow.resume(job.wait_token)  # else the wait ends itself when it starts
+        return job.state.value
+
+
+
+def upload_pending(job: Job) -> bool:
+    return job.upload is not None and job.upload.state is UploadState.PENDING
