@@ -21,6 +21,8 @@ from typing import Any
 
 from chalicelib.blobs import Blobs, PresignedPut, upload_job_id, upload_key
 from chalicelib.errors import TransitionRejected
+from chalicelib.file_waits import wait_for_file
+from chalicelib.items import from_item
 from chalicelib.models import Job, UploadInfo, UploadRequest, UploadState
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
@@ -89,14 +91,8 @@ class Uploads:
         self._blobs.delete(upload_key(job_id))
 
     def wait(self, job_id: str, token: str) -> dict[str, Any]:
-        """The WaitUpload task: store the token; if the file has landed (or
-        the job was cancelled) already, end the wait at once."""
-        try:
-            self._store.await_file(job_id, token, "upload")
-        except TransitionRejected as exc:
-            self._workflow.resume(token)
-            return {"job_id": job_id, "state": exc.actual_state, "waiting": False}
-        return {"job_id": job_id, "state": JobState.WAITING.value, "waiting": True}
+        """The WaitUpload task (ended at once if the file has landed already)."""
+        return wait_for_file(self._store, self._workflow, job_id, token, "upload")
 
     def landed(self, bucket: str, key: str, size: int) -> str | None:
         """An object was created in the files bucket (the S3 event): if it is
@@ -107,14 +103,21 @@ class Uploads:
         try:
             job = self._store.mark_upload_received(job_id, size)
         except TransitionRejected as exc:
-            # Stored by POST /_upload, a repeated event, or too late: a job
-            # that was aborted meanwhile will never read it.
-            if exc.actual_state == JobState.ABORTED.value:
-                self.discard(job_id)
-            return exc.actual_state
+            return self._seen_before(job_id, exc)
         if job.wait_token:
             self._workflow.resume(job.wait_token)  # else the wait ends itself when it starts
         return job.state.value
+
+    def _seen_before(self, job_id: str, rejected: TransitionRejected) -> str | None:
+        """Stored by POST /_upload, a repeated event, or too late. A job aborted
+        meanwhile will never read its file; a job still WAITING is woken again
+        (EventBridge retries an event whose wake failed: this repairs it)."""
+        if rejected.actual_state == JobState.ABORTED.value:
+            self.discard(job_id)
+        old = from_item(rejected.old_item) if rejected.old_item else None
+        if old is not None and old.state is JobState.WAITING and old.wait_token:
+            self._workflow.resume(old.wait_token)
+        return rejected.actual_state
 
 
 

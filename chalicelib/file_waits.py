@@ -1,0 +1,23 @@
+"""The task-token wait of a job's execution for its file (WaitUpload,
+WaitDownload): the token goes into the record, unless the wait is over
+already, in which case the execution is resumed at once. Whoever ends the
+wait later (the S3 event, the claim, a cancel) finds the token there."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalicelib.errors import TransitionRejected
+from chalicelib.store import JobStore
+from chalicelib.workflow import Workflow
+
+
+def wait_for_file(store: JobStore, workflow: Workflow, job_id: str, token: str,
+                  kind: str) -> dict[str, Any]:
+    """`kind`: "upload" or "download"."""
+    try:
+        job = store.await_file(job_id, token, kind)
+    except TransitionRejected as exc:
+        workflow.resume(token)
+        return {"job_id": job_id, "state": exc.actual_state, "waiting": False}
+    return {"job_id": job_id, "state": job.state.value, "waiting": True}
