@@ -12,6 +12,7 @@ from chalicelib.api.files import (
     submission_body,
 )
 from chalicelib.api.listing import list_jobs, list_params
+from chalicelib.api.removal import delete_query, result_query, result_response
 from chalicelib.api.requests import (
     caller_of,
     idempotency_key,
@@ -81,6 +82,15 @@ def list_all_jobs() -> Response:
     return json_response(list_jobs(list_params(request), caller_of(request), services().lister))
 
 
+@app.route("/jobs", methods=["DELETE"])
+@translate_errors
+def delete_finished_jobs() -> Response:
+    request = app.current_request
+    query = delete_query(request)
+    removed = services().removal.delete_finished(caller_of(request), query.expired_before)
+    return json_response(removed.as_dict())
+
+
 @app.route("/jobs/schema", methods=["GET"])
 @translate_errors
 def get_job_schema() -> Response:
@@ -97,6 +107,26 @@ def get_job(job_id: str) -> Response:
         jobs.get(job_id, caller)
     view = job_view(job, raw_result=query.raw_result)
     return json_response(with_children(view, job, query, services().fanout))
+
+
+@app.route("/jobs/{job_id}", methods=["DELETE"])
+@translate_errors
+def delete_job(job_id: str) -> Response:
+    removed = services().removal.delete(job_id, caller_of(app.current_request))
+    return json_response(removed.as_dict())
+
+
+@app.route("/jobs/{job_id}/result", methods=["GET"])
+@translate_errors
+def get_job_result(job_id: str) -> Response:
+    request = app.current_request
+    query, caller = result_query(request), caller_of(request)
+    if query.consume:
+        job = services().removal.consume(job_id, caller)
+    else:
+        found = services().jobs.get(job_id, caller)
+        job = found if found.state.is_terminal else None
+    return result_response(job, query.raw_result)
 
 
 @app.route("/jobs/{job_id}/children", methods=["GET"])

@@ -32,6 +32,13 @@ MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
 # S3 multipart parts must be at least 5 MiB (but the last); 10,000 parts of
 # 8 MiB make files of up to 78 GiB.
 PART_BYTES = 8 * 1024 * 1024
+DELETE_BATCH = 1000
+
+
+def job_keys(job_id: str) -> list[str]:
+    """Every object a job may have (deleting one that does not exist is fine)."""
+    return [key(job_id) for key in (result_key, handler_result_key, output_key, upload_key,
+                                    log_key)]
 
 
 def result_key(job_id: str) -> str:
@@ -137,6 +144,16 @@ class Blobs:
         """Remove an object; one that is already gone is fine."""
         with _unavailable_on_error():
             self._client.delete_object(Bucket=self._bucket, Key=key)
+
+    def delete_many(self, keys: list[str]) -> None:
+        """Remove objects, missing ones included (DeleteObjects, 1,000 a call)."""
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = [{"Key": key} for key in keys[start:start + DELETE_BATCH]]
+            with _unavailable_on_error():
+                answer = self._client.delete_objects(
+                    Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
+            if answer.get("Errors"):
+                raise ServiceUnavailable("the file store could not delete every file; retry")
 
     def writer(self, key: str, content_type: str = "application/octet-stream") -> S3Writer:
         return S3Writer(self._client, self._bucket, key, content_type)

@@ -192,10 +192,12 @@ class JobStore:
     def put_children(self, children: list[Job]) -> None:
         """Write new child records (BatchWriteItem, 25 a call). Their ids are
         derived from the parent's, so writing them again changes nothing."""
-        for start in range(0, len(children), BATCH_WRITE_LIMIT):
-            pending: dict[str, Any] = {self._table: [
-                {"PutRequest": {"Item": items.to_item(child)}}
-                for child in children[start:start + BATCH_WRITE_LIMIT]]}
+        self._batch_write([{"PutRequest": {"Item": items.to_item(child)}}
+                           for child in children])
+
+    def _batch_write(self, requests: list[dict[str, Any]]) -> None:
+        for start in range(0, len(requests), BATCH_WRITE_LIMIT):
+            pending: dict[str, Any] = {self._table: requests[start:start + BATCH_WRITE_LIMIT]}
             for attempt in range(BATCH_WRITE_ATTEMPTS):
                 with self._translated("batch"):
                     answer = self._client.batch_write_item(RequestItems=pending)
@@ -230,6 +232,47 @@ class JobStore:
         except TransitionRejected:
             return False
         return True
+
+    # Removal (chalicelib.removal).
+
+    def delete(self, job_id: str) -> Job:
+        """Remove a job's record; answers it as it was. Of concurrent deletes
+        (or consumes) of one job exactly one gets it: the others find nothing."""
+        with self._translated(job_id):
+            try:
+                answer = self._client.delete_item(
+                    TableName=self._table, Key=_key(job_id),
+                    ConditionExpression="attribute_exists(id)", ReturnValues="ALL_OLD")
+            except ClientError as exc:
+                if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+                    raise TransitionRejected(job_id, None) from exc
+                raise
+        return items.from_item(answer["Attributes"])
+
+    def delete_many(self, job_ids: list[str]) -> None:
+        """Remove records by id (BatchWriteItem, 25 a call); missing ones are fine."""
+        self._batch_write([{"DeleteRequest": {"Key": _key(job_id)}} for job_id in job_ids])
+
+    def terminal_ids(self, tenant_id: str, state: JobState, created_before: str | None,
+                     limit: int, start_key: dict[str, Any] | None = None,
+                     ) -> tuple[list[str], dict[str, Any] | None]:
+        """A page of ids of a tenant's jobs in a terminal state (by_tenant_state),
+        oldest first, and where the next page starts (None: no more)."""
+        condition = "tenant_state = :key"
+        values: dict[str, Any] = {":key": {"S": keys.tenant_state(tenant_id, state)}}
+        if created_before is not None:
+            condition += " AND created_key < :before"
+            values[":before"] = {"S": created_before}
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": keys.BY_TENANT_STATE,
+            "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
+            "ProjectionExpression": "id", "Limit": limit}
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with self._translated(state.value):
+            answer = self._client.query(**request)
+        return [item["id"]["S"] for item in answer.get("Items", [])], \
+            answer.get("LastEvaluatedKey")
 
     # Files (chalicelib.downloads, chalicelib.uploads).
 

@@ -18,6 +18,7 @@ from chalicelib.fanout import FanOut
 from chalicelib.listing import JobLister
 from chalicelib.query.tokens import TokenSigner
 from chalicelib.registry import registry
+from chalicelib.removal import Removal
 from chalicelib.service import JobService
 from chalicelib.settings import Settings
 from chalicelib.store import JobStore
@@ -62,6 +63,10 @@ class Services:
     def jobs(self) -> JobService:
         return JobService(self.store, self.workflow, self.blobs, registry, self.settings,
                           system_clock, self.fanout, self.downloads, self.uploads)
+
+    @cached_property
+    def removal(self) -> Removal:
+        return Removal(self.store, self.blobs, self.jobs, system_clock)
 
     @cached_property
     def lister(self) -> JobLister:
