@@ -77,9 +77,11 @@ class Downloads:
         assert job.download is not None
         ready = job.download.model_copy(update={
             "state": DownloadState.READY, "size": writer.size, "sha256": writer.sha256})
+        now = self._clock()
         try:
             self._store.offer_download(job, outcome.model_copy(update={"download": ready}),
-                                       expires_at, iso(self._clock()))
+                                       expires_at, iso(now),
+                                       iso(now + job.download.window_seconds))
         except TransitionRejected:
             self._blobs.delete(output_key(job.id))  # cancelled while it wrote
             raise

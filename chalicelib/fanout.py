@@ -189,7 +189,12 @@ class FanOut:
             return False
         if not self._store.claim_wake(parent.id, token):
             return False  # someone else saw it ready first and sent it
-        self._workflow.resume(token)
+        try:
+            self._workflow.resume(token)
+        except Exception:  # claimed but not sent: the sweeper sends it
+            log.warning("could not wake parent job %s; the sweeper will", parent.id,
+                        exc_info=True)
+            return False
         return True
 
     def child_ended(self, child: Job) -> None:

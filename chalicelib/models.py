@@ -155,8 +155,11 @@ class Job(JobView):
     first_failed_child: str | None = None
     wait_token: str | None = None
     woken_token: str | None = None
-    # Only the hash of the one-time download token is kept (chalicelib.files).
+    # Only the hash of the one-time download token is kept (chalicelib.download_links).
     download_token_hash: str | None = None
+    # When the wait for an upload or a download ends (the state machine's
+    # timeout does it; the sweeper reads this in by_active, as a backstop).
+    wait_deadline: IsoTime | None = None
 
     @property
     def has_children(self) -> bool:

@@ -25,6 +25,7 @@ from pydantic import BaseModel
 
 from chalicelib.errors import InvalidParams, UnknownMethod
 from chalicelib.redaction import secret_paths
+from chalicelib.settings import MAX_RETENTION_SECONDS
 from chalicelib.validation import parse
 
 if TYPE_CHECKING:
@@ -76,6 +77,10 @@ class JobMethod:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "secret_paths", secret_paths(self.params_model))
+        if self.retention_seconds is not None and \
+                not 0 < self.retention_seconds <= MAX_RETENTION_SECONDS:
+            raise ValueError(f"{self.name}: retention_seconds must be 1 to "
+                             f"{MAX_RETENTION_SECONDS} (7 days: the files bucket's lifecycle)")
 
     def parse_params(self, params: dict[str, Any]) -> BaseModel:
         return parse(self.params_model, params, f"params for {self.name}", InvalidParams)

@@ -28,12 +28,12 @@ from chalicelib.fanout import FanOut
 from chalicelib.models import DownloadState, Job, SubmitRequest, UploadInfo
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod, MethodRegistry
-from chalicelib.retention import execution_waits, retention_deadline, stop_deadline
+from chalicelib.retention import retention_deadline, stop_deadline
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
 from chalicelib.uploads import IncomingFile, Uploads, upload_pending
-from chalicelib.workflow import Runner, Workflow
+from chalicelib.workflow import Workflow
 
 # Idempotent submits derive the job id from (tenant, key): the job's own
 # conditional put is then the dedup, with no extra item and no extra call.
@@ -258,13 +258,18 @@ class JobService:
             fields["upload"] = uploaded
         elif request.upload is not None:
             seconds = self._uploads.url_seconds(request.upload)
+            now = self._clock()
             fields["upload"] = self._uploads.declared(request.upload).model_copy(
-                update={"url_expires_at": iso(self._clock() + seconds)})
+                update={"url_expires_at": iso(now + seconds)})
+            fields["wait_deadline"] = iso(now + self._uploads.window(seconds))
         return FileFields(fields, token)
 
     def _start(self, job: Job) -> None:
-        self._workflow.start(job.id, job.tenant_id, Runner(job.runner),
-                             execution_waits(job, self._settings, self._clock()))
+        """Start the job's execution (a few attempts). If AWS keeps refusing,
+        the job still exists, WAITING: the answer is 202 all the same (a
+        client that retried would make a second job) and the sweeper starts
+        it once it is `stalled_start_seconds` old."""
+        self._fanout.start(job)
 
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
                  caller: Caller, idempotency_key: str | None,

@@ -7,6 +7,9 @@ import os
 from dataclasses import dataclass
 
 DAY = 24 * 3600
+# A job's S3 objects are removed by the bucket's lifecycle rule after 8 days
+# (infra/template.yaml): no job may be kept longer than its objects.
+MAX_RETENTION_SECONDS = 7 * DAY
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,10 @@ class Settings:
     # A WAITING job whose execution has not claimed it after this long is
     # started again by the sweeper (a start that failed, or a lost one).
     stalled_start_seconds: int = 60
+    # A RUNNING job started longer ago than this has its execution checked by
+    # the sweeper (Express executions end within 5 minutes: past this, one is
+    # gone); an execution that ended without recording an outcome fails it.
+    lost_run_seconds: int = 360
     # Results larger than this go to S3: small items keep every read and write cheap.
     inline_result_bytes: int = 16 * 1024
     # Files (chalicelib.downloads, chalicelib.uploads). A ready file waits this
@@ -47,6 +54,12 @@ class Settings:
     # suits the local server and tests (tokens from it are forgeable).
     token_secret: bytes = b"local-development-only"
 
+    def __post_init__(self) -> None:
+        for name in ("retention_seconds", "transient_retention_seconds"):
+            if not 0 < getattr(self, name) <= MAX_RETENTION_SECONDS:
+                raise RuntimeError(f"{name} must be 1 to {MAX_RETENTION_SECONDS} seconds "
+                                   "(the bucket's lifecycle removes a job's files after 8 days)")
+
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
@@ -62,6 +75,7 @@ class Settings:
             abort_grace_seconds=int(os.environ.get("JOBS_ABORT_GRACE_SECONDS", 30)),
             children_timeout_seconds=int(os.environ.get("JOBS_CHILDREN_TIMEOUT_SECONDS", DAY)),
             stalled_start_seconds=int(os.environ.get("JOBS_STALLED_START_SECONDS", 60)),
+            lost_run_seconds=int(os.environ.get("JOBS_LOST_RUN_SECONDS", 360)),
             inline_result_bytes=int(os.environ.get("JOBS_INLINE_RESULT_BYTES", 16 * 1024)),
             download_window_seconds=int(os.environ.get("JOBS_DOWNLOAD_WINDOW_SECONDS", 60)),
             download_url_seconds=int(os.environ.get("JOBS_DOWNLOAD_URL_SECONDS", 10)),

@@ -276,7 +276,8 @@ class JobStore:
 
     # Files (chalicelib.downloads, chalicelib.uploads).
 
-    def offer_download(self, job: Job, outcome: Outcome, expires_at: int, now: str) -> None:
+    def offer_download(self, job: Job, outcome: Outcome, expires_at: int, now: str,
+                       wait_deadline: str) -> None:
         """The handler wrote its file: stage the outcome (shown once the job
         succeeds) and mark the file READY; the job stays RUNNING until the
         download is claimed or its window passes. From here it is abortable:
@@ -287,6 +288,7 @@ class JobStore:
             update.set(name, value)
         update.set("expires_at", {"N": str(expires_at)})
         update.set("abortable", {"BOOL": True})
+        update.set("wait_deadline", {"S": wait_deadline})  # the sweeper's backstop
         # The claim cannot know the tenant (the link carries only the job id
         # and token), yet must move the by-state index key in its one write:
         # it copies this value over tenant_state.
@@ -306,6 +308,7 @@ class JobStore:
         update.copy("tenant_state", CLAIMED_TENANT_STATE)
         update.remove(CLAIMED_TENANT_STATE)
         update.remove("active_shard")
+        update.remove("wait_deadline")
         condition = (update.state_in([JobState.RUNNING]) + f" AND {download_state} = "
                      f"{update.value({'S': DownloadState.READY})} AND "
                      f"{update.name('download_token_hash')} = {update.value({'S': token_hash})}")
@@ -343,28 +346,35 @@ class JobStore:
         received = f"{upload}.{update.name('state')}"
         update.set_path(received, {"S": UploadState.RECEIVED})
         update.set_path(f"{upload}.{update.name('received_size')}", {"N": str(size)})
+        update.remove("wait_deadline")
         condition = update.state_in([JobState.WAITING]) + \
             f" AND {received} = {update.value({'S': UploadState.PENDING})}"
         return self._apply(job_id, update, condition)
 
-    def active_page(self, shard: str, limit: int,
-                    created_before: str | None = None) -> list[dict[str, Any]]:
+    def active_entries(self, shard: str, created_before: str | None = None,
+                       most: int = 1000, page: int = 100) -> Iterator[dict[str, Any]]:
         """Jobs of one partition of the sparse by_active index (see keys.py),
-        oldest first; `created_before` bounds the created_key."""
+        oldest first, at most `most` of them; `created_before` bounds the
+        created_key. Plain values of the projected attributes."""
         condition = "active_shard = :shard"
         values: dict[str, Any] = {":shard": {"S": shard}}
         if created_before is not None:
             condition += " AND created_key < :before"
             values[":before"] = {"S": created_before}
-        with self._translated(shard):
-            answer = self._client.query(
-                TableName=self._table,
-                IndexName=keys.BY_ACTIVE,
-                KeyConditionExpression=condition,
-                ExpressionAttributeValues=values,
-                Limit=limit,
-            )
-        return [items.deserialize(item) for item in answer.get("Items", [])]
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": keys.BY_ACTIVE,
+            "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        seen = 0
+        while seen < most:
+            request["Limit"] = min(page, most - seen)
+            with self._translated(shard):
+                answer = self._client.query(**request)
+            for item in answer.get("Items", []):
+                seen += 1
+                yield items.deserialize(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
 
     def query_page(self, index: str, condition: tuple[str, dict[str, Any], dict[str, str]],
                    forward: bool, limit: int, start_key: dict[str, Any] | None) -> IndexPage:

@@ -1,18 +1,30 @@
 """The sweeper: a scheduled Lambda (and, locally, a background thread) that
-repairs what a single request cannot. Its work is bounded per run and reads
-only the sparse by_active index, never the whole table.
+repairs what a single request cannot. It reads only the sparse by_active
+index (unfinished jobs, and aborted ones whose execution may still run),
+never the whole table, and at most MAX_ENTRIES of it per partition a run.
 
-Now: stop the executions of cancelled jobs whose handlers ignored the cancel
-past their grace period, and start again the WAITING jobs whose execution
-never claimed them (a start that failed: a child's, or a submit's).
+It repairs:
+- a cancelled job whose handler ignored the cancel past its grace: its
+  execution is stopped;
+- a WAITING job whose execution never claimed it (a start that failed):
+  started again;
+- a RUNNING job whose execution ended or vanished without recording an
+  outcome (a Lambda that died twice, a lost Catch): FAILED with the reason;
+  an Express execution lasts at most 5 minutes, so one RUNNING for longer is
+  gone;
+- a parent whose last child's wake was lost: woken;
+- a job still waiting for its upload or download after its window (the
+  state machine's timeout was lost): ABORTED, the file deleted.
 """
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
-from chalicelib import keys
+from chalicelib import keys, tree
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import TransitionRejected
 from chalicelib.fanout import FanOut
@@ -21,34 +33,95 @@ from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
 from chalicelib.uploads import upload_pending
+from chalicelib.worker import Worker
 from chalicelib.workflow import Runner, Workflow
 
-BATCH = 100
+MAX_ENTRIES = 1000
+# A wait's own timeout ends it; the sweeper steps in only once it is this late.
+WAIT_MARGIN_SECONDS = 60
 
 
 @dataclass
 class SweepReport:
     stopped: list[str] = field(default_factory=list)
     restarted: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    woken: list[str] = field(default_factory=list)
+    expired: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"stopped": self.stopped, "restarted": self.restarted}
+        return {"stopped": self.stopped, "restarted": self.restarted, "failed": self.failed,
+                "woken": self.woken, "expired": self.expired}
 
 
 class Sweeper:
     def __init__(self, store: JobStore, workflow: Workflow, fanout: FanOut,
-                 settings: Settings, clock: Clock) -> None:
+                 settings: Settings, clock: Clock, worker: Worker) -> None:
         self._store = store
         self._workflow = workflow
         self._fanout = fanout
         self._settings = settings
         self._clock = clock
+        self._worker = worker
 
     def sweep(self) -> SweepReport:
         report = SweepReport()
         report.stopped = self.stop_overdue_aborts()
         report.restarted = self.restart_stalled_starts()
+        report.failed, report.woken = self.repair_lost_runs()
+        report.expired = self.expire_file_waits()
         return report
+
+    def repair_lost_runs(self) -> tuple[list[str], list[str]]:
+        """RUNNING jobs started more than `lost_run_seconds` ago: fail those
+        whose execution is gone, wake parents whose children are all done."""
+        now = self._clock()
+        started_before = iso(now - self._settings.lost_run_seconds)
+        failed, woken = [], []
+        for entry in self._entries(keys.active_shards(), created_before=started_before):
+            if entry.get("state") != JobState.RUNNING.value or \
+                    entry.get("time_started", "") >= started_before:
+                continue
+            runner = entry.get("runner", Runner.STANDARD.value)
+            status = self._workflow.status(entry["id"]) if runner == Runner.STANDARD.value \
+                else "ENDED (an Express execution lasts at most 5 minutes)"
+            if status == "RUNNING":
+                if self._wake_if_ready(entry["id"]):
+                    woken.append(entry["id"])
+                continue
+            ended = self._worker.record_crash(entry["id"], entry["tenant_id"], {
+                "Error": "ExecutionLost",
+                "Cause": f"its execution ended ({status or 'missing'}) without recording "
+                         "an outcome"})
+            if ended.get("state") == JobState.FAILED.value:
+                failed.append(entry["id"])
+        return failed, woken
+
+    def expire_file_waits(self) -> list[str]:
+        """Jobs still waiting for an upload or a download well past the window."""
+        late = iso(self._clock() - WAIT_MARGIN_SECONDS)
+        expired = []
+        for entry in self._entries(keys.active_shards()):
+            if entry.get("wait_deadline") and entry["wait_deadline"] < late and \
+                    self._worker.expire_file_wait(entry["id"]):
+                expired.append(entry["id"])
+        return expired
+
+    def _wake_if_ready(self, job_id: str) -> bool:
+        """A parent whose children are all done, still waiting: the wake was
+        claimed but never sent (a crash between the two), so send it. Its
+        `woken_token` says it was sent; sending twice is harmless."""
+        job = self._store.get(job_id)
+        if job is None or job.state is not JobState.RUNNING or not tree.ready(job) or \
+                not job.wait_token:
+            return False
+        self._workflow.resume(job.wait_token)
+        return True
+
+    def _entries(self, shards: list[str], created_before: str | None = None,
+                 ) -> Iterator[dict[str, Any]]:
+        for shard in shards:
+            yield from self._store.active_entries(shard, created_before, MAX_ENTRIES)
 
     def restart_stalled_starts(self) -> list[str]:
         """Start again the WAITING jobs created more than `stalled_start_seconds`
@@ -57,21 +130,36 @@ class Sweeper:
         cutoff = keys.created_key(iso(self._clock() - self._settings.stalled_start_seconds), "")
         restarted = []
         for shard in keys.active_shards():
-            for entry in self._store.active_page(shard, BATCH, created_before=cutoff):
+            for entry in self._store.active_entries(shard, cutoff, MAX_ENTRIES):
                 if entry.get("state") != JobState.WAITING.value:
                     continue
                 job = self._store.get(entry["id"])
                 if job is None or job.state is not JobState.WAITING or _waits_for_upload(job):
                     continue
-                if self._fanout.start(job):
+                if self._restart(job):
                     restarted.append(job.id)
         return restarted
+
+    def _restart(self, job: Job) -> bool:
+        """Start a stalled job, unless its Standard execution exists: one still
+        running will claim it, and one that ended without running it (its name
+        cannot be used again) fails it with the reason."""
+        if job.runner == Runner.STANDARD.value:
+            status = self._workflow.status(job.id)
+            if status == "RUNNING":
+                return False
+            if status is not None:
+                self._worker.record_crash(job.id, job.tenant_id, {
+                    "Error": "ExecutionLost",
+                    "Cause": f"its execution ended ({status}) before running the job"})
+                return False
+        return self._fanout.start(job)
 
     def stop_overdue_aborts(self) -> list[str]:
         now = iso(self._clock())
         stopped = []
         for shard in keys.stopping_shards():
-            for entry in self._store.active_page(shard, BATCH):
+            for entry in self._store.active_entries(shard, None, MAX_ENTRIES):
                 if entry.get("state") != JobState.ABORTED.value:
                     continue
                 if entry.get("abort_deadline", "") > now:

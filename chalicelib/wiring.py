@@ -79,7 +79,8 @@ class Services:
 
     @cached_property
     def sweeper(self) -> Sweeper:
-        return Sweeper(self.store, self.workflow, self.fanout, self.settings, system_clock)
+        return Sweeper(self.store, self.workflow, self.fanout, self.settings, system_clock,
+                       self.worker)
 
 
 _lock = threading.Lock()

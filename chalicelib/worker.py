@@ -248,6 +248,14 @@ class Worker:
                 "outcome": "ERROR", "progress": tree.rolled_up(job)})
         return {"job_id": job_id, "state": self._finish(job, outcome)}
 
+    def expire_file_wait(self, job_id: str) -> str | None:
+        """The sweeper's backstop for a wait whose timeout was lost: abort a
+        job still waiting for its upload or download. Anything else is left."""
+        job = self._store.get(job_id)
+        if job is None or not _waits_for_a_file(job):
+            return None
+        return self._file_wait_expired(job)
+
     def _file_wait_expired(self, job: Job) -> str:
         """The upload never came, or the ready file was never downloaded."""
         now = self._clock()

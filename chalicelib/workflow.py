@@ -86,6 +86,20 @@ class Workflow:
                 raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
             raise
 
+    def status(self, job_id: str) -> str | None:
+        """A Standard execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT,
+        ABORTED), or None when there is none."""
+        try:
+            answer = self._client.describe_execution(executionArn=self.execution_arn(job_id))
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code in ("ExecutionDoesNotExist", "ExecutionNotFound"):
+                return None
+            if code in THROTTLING_CODES:
+                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
+            raise
+        return str(answer["status"])
+
     def execution_arn(self, job_id: str) -> str:
         """The ARN of a Standard execution (Express ones carry a run id we never see)."""
         prefix = self._state_machine_arn.replace(":stateMachine:", ":execution:")

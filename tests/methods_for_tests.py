@@ -199,3 +199,10 @@ def chatty(ctx: JobContext, params: ChattyParams) -> int:
             ctx.log.exception("giving up")
             raise
     return params.lines
+
+
+@job_method("test.gated_express", params=GateParams)
+def gated_express(ctx: JobContext, params: GateParams) -> str:
+    """A short job (Express) that waits (at most 30 s) for its gate."""
+    gate(params.gate).wait(30)
+    return "through"

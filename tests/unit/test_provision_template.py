@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from chalicelib import keys
 from local.provision import load_template
 
@@ -94,3 +96,22 @@ def test_the_files_bucket_sends_its_events_to_eventbridge() -> None:
 
     assert bucket["NotificationConfiguration"]["EventBridgeConfiguration"] == {
         "EventBridgeEnabled": True}
+
+
+def test_no_job_outlives_its_files_and_no_file_its_job_by_more_than_a_day() -> None:
+    from chalicelib.settings import MAX_RETENTION_SECONDS
+
+    rules = load_template()["Resources"]["FilesBucket"]["Properties"][
+        "LifecycleConfiguration"]["Rules"]
+    days = next(rule["ExpirationInDays"] for rule in rules if rule.get("Prefix") == "jobs/")
+
+    assert MAX_RETENTION_SECONDS < days * 86400 <= MAX_RETENTION_SECONDS + 86400
+
+
+def test_a_method_cannot_be_kept_longer_than_its_files() -> None:
+    from pydantic import BaseModel
+
+    from chalicelib.registry import JobMethod
+
+    with pytest.raises(ValueError, match="retention_seconds must be 1 to 604800"):
+        JobMethod("m", lambda ctx, p: None, BaseModel, retention_seconds=8 * 86400)
