@@ -126,16 +126,7 @@ class FanOut:
     def start(self, job: Job) -> bool:
         """Start a job's execution; a start that keeps failing is left to the
         sweeper, which starts WAITING jobs that stalled."""
-        for attempt in range(START_ATTEMPTS):
-            try:
-                self._workflow.start(job.id, job.tenant_id, Runner(job.runner),
-                                     execution_waits(job, self._settings, self._clock()))
-                return True
-            except Exception as exc:  # any failure: the sweeper is the backstop
-                log.warning("starting job %s failed (attempt %d): %s", job.id, attempt + 1, exc)
-                if attempt + 1 < START_ATTEMPTS:
-                    time.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.0))
-        return False
+        return start_execution(self._workflow, job, self._settings, self._clock)
 
     def children_timeout(self, job: Job) -> int:
         return job.children_timeout or self._settings.children_timeout_seconds
@@ -246,3 +237,18 @@ class FanOut:
                     child = child.model_copy(update={
                         "result": self._blobs.get_json(child.result_ref)})
                 yield child
+
+
+def start_execution(workflow: Workflow, job: Job, settings: Settings, clock: Clock) -> bool:
+    """A few attempts at starting a job's execution. False if they all failed:
+    the job stays WAITING, and the sweeper starts it once it has stalled."""
+    for attempt in range(START_ATTEMPTS):
+        try:
+            workflow.start(job.id, job.tenant_id, Runner(job.runner),
+                           execution_waits(job, settings, clock()))
+            return True
+        except Exception as exc:  # any failure: the sweeper is the backstop
+            log.warning("starting job %s failed (attempt %d): %s", job.id, attempt + 1, exc)
+            if attempt + 1 < START_ATTEMPTS:
+                time.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.0))
+    return False

@@ -24,7 +24,7 @@ from chalicelib.errors import (
     ServiceUnavailable,
     TransitionRejected,
 )
-from chalicelib.fanout import FanOut
+from chalicelib.fanout import FanOut, start_execution
 from chalicelib.models import DownloadState, Job, SubmitRequest, UploadInfo
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod, MethodRegistry
@@ -269,7 +269,7 @@ class JobService:
         the job still exists, WAITING: the answer is 202 all the same (a
         client that retried would make a second job) and the sweeper starts
         it once it is `stalled_start_seconds` old."""
-        self._fanout.start(job)
+        start_execution(self._workflow, job, self._settings, self._clock)
 
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
                  caller: Caller, idempotency_key: str | None,

@@ -56,8 +56,8 @@ class Settings:
 
     def __post_init__(self) -> None:
         for name in ("retention_seconds", "transient_retention_seconds"):
-            if not 0 < getattr(self, name) <= MAX_RETENTION_SECONDS:
-                raise RuntimeError(f"{name} must be 1 to {MAX_RETENTION_SECONDS} seconds "
+            if not 0 <= getattr(self, name) <= MAX_RETENTION_SECONDS:
+                raise RuntimeError(f"{name} must be 0 to {MAX_RETENTION_SECONDS} seconds "
                                    "(the bucket's lifecycle removes a job's files after 8 days)")
 
     @classmethod

@@ -119,8 +119,10 @@ def test_a_file_not_claimed_within_its_window_is_deleted_and_the_job_aborted(
     assert "did not begin within 1 s" in job["error"]
     assert job["download"]["state"] == "EXPIRED"
     assert job["result"] is None
-    listed = s3.list_objects_v2(Bucket=aws.bucket_name, Prefix=output_key(job_id))
-    assert listed.get("KeyCount", 0) == 0
+    # The record first (a claim may still win), then the file.
+    wait_until(lambda: s3.list_objects_v2(Bucket=aws.bucket_name,
+                                          Prefix=output_key(job_id)).get("KeyCount", 0),
+               lambda count: count == 0, timeout=10)
     assert late.status == 410 and "did not begin within 1 s" in late.body["error"]["message"]
 
 
