@@ -4,10 +4,12 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
+CHECKOV_VENV := .venv-checkov
+CHECKOV := $(CHECKOV_VENV)/bin/checkov
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test lint unit bench deploy package clean
+.PHONY: run test lint unit bench deploy package clean token
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,14 +20,31 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 run: $(INSTALLED)
 	$(BIN)/python -m local.server --port $(PORT)
 
+## token: a bearer token for the local server: make token TENANT=acme USER=ann ROLE=TENANT_ADMIN
+TENANT ?= default
+USER_ID ?= $(or $(USER),admin)
+token: $(INSTALLED)
+	@$(BIN)/python -m local.token --tenant "$(TENANT)" --user "$(USER_ID)" $(if $(ROLE),--role "$(ROLE)")
+
 ## test: lint, types, CloudFormation lint and the whole pytest suite
 test: $(INSTALLED) lint
 	$(BIN)/pytest
 
-lint: $(INSTALLED)
+lint: $(INSTALLED) $(CHECKOV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/template.yaml
+	$(CHECKOV) --skip-download -f infra/template.yaml --framework cloudformation --compact --quiet
+	rm -rf build/lint && AWS_DEFAULT_REGION=us-east-1 $(BIN)/chalice package --stage dev \
+		--merge-template infra/app-merge.json build/lint > /dev/null
+	$(BIN)/cfn-lint build/lint/sam.json
+	$(CHECKOV) --skip-download --config-file infra/checkov-package.yaml -f build/lint/sam.json
+
+# checkov in a venv of its own: its dependencies clash with the app's pins.
+$(CHECKOV): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $(CHECKOV)
 
 ## bench: every benchmark; writes bench/results.md and bench/results.json
 bench: $(INSTALLED)
@@ -47,4 +66,4 @@ deploy: package
 		--parameter-overrides Stage=$(STAGE) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
 
 clean:
-	rm -rf build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -1,9 +1,12 @@
 """The job API: routes and Lambda entry points only. Everything else is in chalicelib."""
 
+import logging
 from typing import Any
 
-from chalice import Chalice, Rate, Response
+from chalice import AuthResponse, Chalice, Rate, Response
+from chalice.app import AuthRequest
 
+from chalicelib.api.auth import authorize, raw_result_allowed
 from chalicelib.api.children import children_params, with_children
 from chalicelib.api.files import (
     download_query,
@@ -24,7 +27,11 @@ from chalicelib.api.upload_form import upload_form
 from chalicelib.views import job_schema, job_view
 from chalicelib.wiring import services
 
-app = Chalice(app_name="jobapi")
+# Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
+# them from the root logger (Lambda's handler, and the tests' capture): our
+# warnings and the raw_result audit lines are INFO and WARNING.
+app = Chalice(app_name="jobapi", configure_logs=False)
+logging.getLogger("jobapi").setLevel(logging.INFO)
 # API Gateway passes these bodies to Lambda as bytes (base64 on the way).
 app.api.binary_types.append("multipart/form-data")
 
@@ -33,18 +40,23 @@ app.api.binary_types.append("multipart/form-data")
 JSON = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 
+@app.authorizer(ttl_seconds=0)  # no caching: an expired token is refused at once
+def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
+    return authorize(auth_request, services().verifier)
+
+
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.route("/methods", methods=["GET"])
+@app.route("/methods", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def list_methods() -> Response:
     return json_response({"methods": services().jobs.methods()})
 
 
-@app.route("/jobs", methods=["POST"], content_types=JSON)
+@app.route("/jobs", methods=["POST"], content_types=JSON, authorizer=jwt_auth)
 @translate_errors
 def submit_job() -> Response:
     request = app.current_request
@@ -56,7 +68,8 @@ def submit_job() -> Response:
                          {"Location": f"/jobs/{submission.job.id}"})
 
 
-@app.route("/_upload", methods=["POST"], content_types=["multipart/form-data"])
+@app.route("/_upload", methods=["POST"], content_types=["multipart/form-data"],
+           authorizer=jwt_auth)
 @translate_errors
 def upload_file() -> Response:
     request = app.current_request
@@ -75,14 +88,14 @@ def download_file(job_id: str) -> Response:
     return download_response(services().downloads.claim(job_id, query.auth_token, query.wait))
 
 
-@app.route("/jobs", methods=["GET"])
+@app.route("/jobs", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def list_all_jobs() -> Response:
     request = app.current_request
     return json_response(list_jobs(list_params(request), caller_of(request), services().lister))
 
 
-@app.route("/jobs", methods=["DELETE"])
+@app.route("/jobs", methods=["DELETE"], authorizer=jwt_auth)
 @translate_errors
 def delete_finished_jobs() -> Response:
     request = app.current_request
@@ -91,13 +104,13 @@ def delete_finished_jobs() -> Response:
     return json_response(removed.as_dict())
 
 
-@app.route("/jobs/schema", methods=["GET"])
+@app.route("/jobs/schema", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def get_job_schema() -> Response:
     return json_response(job_schema())
 
 
-@app.route("/jobs/{job_id}", methods=["GET"])
+@app.route("/jobs/{job_id}", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def get_job(job_id: str) -> Response:
     request = app.current_request
@@ -105,18 +118,18 @@ def get_job(job_id: str) -> Response:
     jobs = services().jobs
     job = jobs.wait(job_id, caller, query.wait, query.since) if query.wait else \
         jobs.get(job_id, caller)
-    view = job_view(job, raw_result=query.raw_result)
+    view = job_view(job, raw_result=raw_result_allowed(query.raw_result, caller, job))
     return json_response(with_children(view, job, query, services().fanout))
 
 
-@app.route("/jobs/{job_id}", methods=["DELETE"])
+@app.route("/jobs/{job_id}", methods=["DELETE"], authorizer=jwt_auth)
 @translate_errors
 def delete_job(job_id: str) -> Response:
     removed = services().removal.delete(job_id, caller_of(app.current_request))
     return json_response(removed.as_dict())
 
 
-@app.route("/jobs/{job_id}/result", methods=["GET"])
+@app.route("/jobs/{job_id}/result", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def get_job_result(job_id: str) -> Response:
     request = app.current_request
@@ -126,10 +139,10 @@ def get_job_result(job_id: str) -> Response:
     else:
         found = services().jobs.get(job_id, caller)
         job = found if found.state.is_terminal else None
-    return result_response(job, query.raw_result)
+    return result_response(job, raw_result_allowed(query.raw_result, caller, job))
 
 
-@app.route("/jobs/{job_id}/children", methods=["GET"])
+@app.route("/jobs/{job_id}/children", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def list_children(job_id: str) -> Response:
     request = app.current_request
@@ -139,13 +152,14 @@ def list_children(job_id: str) -> Response:
     return json_response(list_jobs(params, caller, services().lister))
 
 
-@app.route("/jobs/{job_id}/logs", methods=["GET"])
+@app.route("/jobs/{job_id}/logs", methods=["GET"], authorizer=jwt_auth)
 @translate_errors
 def get_job_logs(job_id: str) -> Response:
     return log_response(services().jobs.log_of(job_id, caller_of(app.current_request)))
 
 
-@app.route("/jobs/{job_id}/cancel", methods=["POST"], content_types=JSON)
+@app.route("/jobs/{job_id}/cancel", methods=["POST"], content_types=JSON,
+           authorizer=jwt_auth)
 @translate_errors
 def cancel_job(job_id: str) -> Response:
     job = services().jobs.cancel(job_id, caller_of(app.current_request))

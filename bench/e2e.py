@@ -41,6 +41,7 @@ class LocalServer:
     url: str
     sfn: Any  # a Step Functions client on the server's moto (ours, not the app's)
     state_machine_arn: str
+    headers: dict[str, str]  # the admin token the server printed
 
 
 def end_to_end(jobs: int) -> dict[str, Any]:
@@ -49,10 +50,10 @@ def end_to_end(jobs: int) -> dict[str, Any]:
             run_alone(server, n)
         alone = [run_alone(server, n) for n in range(SEQUENTIAL_JOBS)]
         with ThreadPoolExecutor(CLIENT_THREADS) as pool:
-            posted = dict(pool.map(lambda n: submit(server.url, n), range(jobs)))
+            posted = dict(pool.map(lambda n: submit(server, n), range(jobs)))
         stopped = wait_for_executions(server, set(posted))
-        states = [requests.get(f"{server.url}/jobs/{job_id}", timeout=60).json()["state"]
-                  for job_id in posted]
+        states = [requests.get(f"{server.url}/jobs/{job_id}", headers=server.headers,
+                               timeout=60).json()["state"] for job_id in posted]
     latencies = sorted(stopped[job_id] - posted[job_id] for job_id in posted)
     return {
         "jobs": jobs, "client_threads": CLIENT_THREADS,
@@ -66,18 +67,18 @@ def end_to_end(jobs: int) -> dict[str, Any]:
     }
 
 
-def submit(url: str, n: int) -> tuple[str, float]:
+def submit(server: LocalServer, n: int) -> tuple[str, float]:
     """POST one demo.echo job: (its id, the wall clock when the POST began)."""
     posted = time.time()
-    answer = requests.post(f"{url}/jobs", json={"method": "demo.echo", "params": {"n": n}},
-                           timeout=60)
+    answer = requests.post(f"{server.url}/jobs", headers=server.headers,
+                           json={"method": "demo.echo", "params": {"n": n}}, timeout=60)
     answer.raise_for_status()
     return str(answer.json()["id"]), posted
 
 
 def run_alone(server: LocalServer, n: int) -> float:
     """One job with nothing else running: seconds from POST to the end of its execution."""
-    job_id, posted = submit(server.url, n)
+    job_id, posted = submit(server, n)
     arn = server.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
     deadline = time.monotonic() + WAIT_SECONDS
     while time.monotonic() < deadline:
@@ -117,4 +118,5 @@ def local_server() -> Iterator[LocalServer]:
                     for m in sfn.list_state_machines()["stateMachines"]}
         # demo.echo is not long-running: it runs on the Express machine.
         express = next(arn for name, arn in machines.items() if name.endswith("-express"))
-        yield LocalServer(running.url, sfn, express)
+        yield LocalServer(running.url, sfn, express,
+                          {"Authorization": f"Bearer {running.admin_token}"})

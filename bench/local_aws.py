@@ -15,7 +15,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from local.emulated import emulated_aws
+from chalicelib.authn import mint
+from local.emulated import LOCAL_JWT_SECRET, emulated_aws
+
+# The benchmarks call the API as an admin of the default tenant.
+BENCH_AUTH = {"Authorization": "Bearer " + mint(LOCAL_JWT_SECRET, "default", "bench",
+                                                ["TENANT_ADMIN"], 24 * 3600)}
 
 
 @dataclass
@@ -45,7 +50,8 @@ class LocalAws:
     def request(self, method: str, path: str, body: Any = None) -> Answer:
         payload = json.dumps(body) if body is not None else b""
         response = self.http.http.request(
-            method, path, headers={"Content-Type": "application/json"}, body=payload
+            method, path, headers={"Content-Type": "application/json", **BENCH_AUTH},
+            body=payload
         )
         text = response.body.decode() if response.body else ""
         return Answer(response.status_code, json.loads(text) if text else None)

@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
-
-import jwt
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.caller import Caller, Role
+
+if TYPE_CHECKING:
+    import jwt
 
 LEEWAY_SECONDS = 30
 MAX_ID_CHARS = 200
@@ -53,6 +54,8 @@ class TokenVerifier:
         return _caller(claims)
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
+        import jwt  # here, not at import: the API's own Lambda never verifies a token
+
         settings = self._settings
         if not settings.configured:
             raise InvalidToken("no token key is configured for this stage")
@@ -72,6 +75,8 @@ class TokenVerifier:
         return claims
 
     def _jwks_client(self) -> jwt.PyJWKClient:
+        import jwt
+
         if self._jwks is None:  # created lazily: a cold start fetches nothing
             self._jwks = jwt.PyJWKClient(self._settings.jwks_url, cache_keys=True,
                                          lifespan=3600)
@@ -81,6 +86,8 @@ class TokenVerifier:
 def mint(secret: str, tenant_id: str, user_id: str, roles: list[str],
          seconds: int = 3600, not_before: float | None = None) -> str:
     """An HS256 token (the local server, the tests, `make token`)."""
+    import jwt
+
     now = time.time()
     claims: dict[str, Any] = {"sub": user_id, "tenant_id": tenant_id, "roles": roles,
                               "iat": int(now), "exp": int(now + seconds)}

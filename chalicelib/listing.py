@@ -13,7 +13,7 @@ match is checked again on the full record, which is fresher than the index.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from chalicelib import keys
@@ -21,7 +21,7 @@ from chalicelib.caller import Caller
 from chalicelib.clock import Clock
 from chalicelib.errors import BadRequest
 from chalicelib.models import Job
-from chalicelib.query.filters import AllOf
+from chalicelib.query.filters import AllOf, Condition
 from chalicelib.query.options import OrderKey, sort_records
 from chalicelib.query.planner import Plan, plan
 from chalicelib.query.tokens import TokenSigner, query_hash
@@ -64,17 +64,21 @@ class JobLister:
         self._clock = clock
 
     def page(self, query: ListQuery, caller: Caller) -> Page:
+        scoped = _scoped(query, caller)
+        if scoped is None:  # asks for what the caller may not see: nothing
+            return Page([], None, 0, 0, plan(caller.tenant_id, query.where, query.order))
+        query, caller = scoped
         chosen = plan(caller.tenant_id, query.where, query.order)
-        if _other_tenant(query.where, caller):
-            return Page([], None, 0, 0, chosen)  # outside the caller's scope: nothing
         if chosen.index_ordered:
             return self._index_page(query, caller, chosen)
         return self._sorted_page(query, caller, chosen)
 
     def count(self, query: ListQuery, caller: Caller) -> int:
-        chosen = plan(caller.tenant_id, query.where, query.order)
-        if _other_tenant(query.where, caller):
+        scoped = _scoped(query, caller)
+        if scoped is None:
             return 0
+        query, caller = scoped
+        chosen = plan(caller.tenant_id, query.where, query.order)
         scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
         total = sum(1 for _ in scan.index_matches()) if scan.projection_suffices else \
             sum(1 for _ in scan.matches())
@@ -140,6 +144,8 @@ class JobLister:
     def visible(self, item: dict[str, Any], caller: Caller, query: ListQuery) -> bool:
         if item.get("tenant_id") != caller.tenant_id:
             return False
+        if not caller.sees_whole_tenant and item.get("user_id") != caller.user_id:
+            return False  # the scope is in the query already; this is a second lock
         expires = item.get("expires_at")
         if expires is not None and int(expires) <= self._clock():
             return False
@@ -239,9 +245,30 @@ def _projected_view(item: dict[str, Any]) -> dict[str, Any]:
     return {name: item.get(name) for name in PROJECTED_FIELDS}
 
 
-def _other_tenant(where: AllOf, caller: Caller) -> bool:
-    return any(c.field == "tenant_id" and c.op == "=" and c.value != caller.tenant_id
-               for c in where.conditions())
+def _scoped(query: ListQuery, caller: Caller) -> tuple[ListQuery, Caller] | None:
+    """The query narrowed to the caller's scope, and the tenant it reads (as
+    the caller to plan with); None when it asks for what the caller may not see.
+
+    FULL_ADMIN reads the tenant its `tenant_id` filter names (its own by
+    default: a listing is one index Query of one tenant); TENANT_ADMIN its
+    own tenant; a plain user its own jobs, which puts its user_id in the
+    query (the planner then reads the by_tenant_user index)."""
+    tenants = _equal_values(query.where, "tenant_id")
+    users = _equal_values(query.where, "user_id")
+    if caller.is_full_admin and len(tenants) == 1:
+        return query, replace(caller, tenant_id=tenants.pop())
+    if tenants - {caller.tenant_id}:
+        return None
+    if caller.sees_whole_tenant:
+        return query, caller
+    if users - {caller.user_id}:
+        return None
+    own = Condition("user_id", "=", caller.user_id)
+    return replace(query, where=AllOf((*query.where.items, own))), caller
+
+
+def _equal_values(where: AllOf, field_name: str) -> set[Any]:
+    return {c.value for c in where.conditions() if c.field == field_name and c.op == "="}
 
 
 def _empty_range(chosen: Plan) -> bool:

@@ -76,8 +76,9 @@ class Removal:
         return job
 
     def delete_finished(self, caller: Caller, created_before: float | None) -> Removed:
-        """DELETE /jobs[?expired_before=UNIX]: the caller's finished jobs
-        (created before the stamp), at most MAX_PER_REQUEST of them."""
+        """DELETE /jobs[?expired_before=UNIX]: the finished jobs of the caller's
+        scope (its tenant's for an admin, its own for a user) created before
+        the stamp, at most MAX_PER_REQUEST of them."""
         before = keys.created_key(iso(created_before), "") if created_before is not None \
             else None
         deleted = 0
@@ -89,8 +90,9 @@ class Removal:
                 budget = MAX_PER_REQUEST - deleted
                 if budget <= 0:
                     return Removed(deleted, more=True)
-                ids, start = self._store.terminal_ids(caller.tenant_id, JobState(state), before,
-                                                      min(PAGE, budget), start)
+                ids, start = self._store.terminal_ids(
+                    caller.tenant_id, JobState(state), before, min(PAGE, budget), start,
+                    None if caller.sees_whole_tenant else caller.user_id)
                 self._remove_objects(ids)
                 self._store.delete_many(ids)
                 deleted += len(ids)

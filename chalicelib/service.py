@@ -349,4 +349,4 @@ def _check_cancellable(job: Job) -> None:
 
 
 def _visible(job: Job, caller: Caller) -> bool:
-    return job.tenant_id == caller.tenant_id
+    return caller.may_see(job)

@@ -255,18 +255,30 @@ class JobStore:
 
     def terminal_ids(self, tenant_id: str, state: JobState, created_before: str | None,
                      limit: int, start_key: dict[str, Any] | None = None,
+                     user_id: str | None = None,
                      ) -> tuple[list[str], dict[str, Any] | None]:
-        """A page of ids of a tenant's jobs in a terminal state (by_tenant_state),
-        oldest first, and where the next page starts (None: no more)."""
-        condition = "tenant_state = :key"
-        values: dict[str, Any] = {":key": {"S": keys.tenant_state(tenant_id, state)}}
+        """A page of ids of a tenant's jobs in a terminal state, oldest first
+        (by_tenant_state; for one user, by_tenant_user filtered on the state),
+        and where the next page starts (None: no more)."""
+        values: dict[str, Any] = {}
+        request: dict[str, Any] = {"TableName": self._table, "ProjectionExpression": "id",
+                                   "Limit": limit}
+        if user_id is None:
+            request["IndexName"] = keys.BY_TENANT_STATE
+            condition = "tenant_state = :key"
+            values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
+        else:
+            request["IndexName"] = keys.BY_TENANT_USER
+            condition = "tenant_user = :key"
+            values[":key"] = {"S": keys.tenant_user(tenant_id, user_id)}
+            request["FilterExpression"] = "#state = :state"
+            request["ExpressionAttributeNames"] = {"#state": "state"}
+            values[":state"] = items.state_value(state)
         if created_before is not None:
             condition += " AND created_key < :before"
             values[":before"] = {"S": created_before}
-        request: dict[str, Any] = {
-            "TableName": self._table, "IndexName": keys.BY_TENANT_STATE,
-            "KeyConditionExpression": condition, "ExpressionAttributeValues": values,
-            "ProjectionExpression": "id", "Limit": limit}
+        request["KeyConditionExpression"] = condition
+        request["ExpressionAttributeValues"] = values
         if start_key:
             request["ExclusiveStartKey"] = start_key
         with self._translated(state.value):

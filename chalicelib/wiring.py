@@ -10,6 +10,7 @@ import threading
 from functools import cached_property
 
 from chalicelib import methods  # noqa: F401  (registers the job methods)
+from chalicelib.authn import TokenSettings, TokenVerifier
 from chalicelib.aws import AwsClients
 from chalicelib.blobs import Blobs
 from chalicelib.clock import system_clock
@@ -32,6 +33,12 @@ class Services:
     def __init__(self, settings: Settings, clients: AwsClients) -> None:
         self.settings = settings
         self.clients = clients
+
+    @cached_property
+    def verifier(self) -> TokenVerifier:
+        settings = self.settings
+        return TokenVerifier(TokenSettings(settings.jwt_secret, settings.jwks_url,
+                                           settings.jwt_issuer, settings.jwt_audience))
 
     @cached_property
     def store(self) -> JobStore:

@@ -15,6 +15,10 @@ MOTO_CONFIG = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
+# Signs the bearer tokens of the local server, the tests and the benchmarks
+# (`make token` mints with it too). Never used by a deployed stage, which
+# sets JOBS_JWT_SECRET or JOBS_JWKS_URL.
+LOCAL_JWT_SECRET = "local-development-only-jwt-secret-not-for-deployments"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -47,7 +51,8 @@ def emulated_aws(environment: dict[str, str] | None = None) -> Iterator[Provisio
     saved = dict(os.environ)
     with mock_aws(config=cast(Any, MOTO_CONFIG)):  # moto types its config narrowly
         provisioned = provision(AwsClients())
-        os.environ.update(provisioned.environment(), **(environment or {}))
+        os.environ.update(provisioned.environment(), JOBS_JWT_SECRET=LOCAL_JWT_SECRET,
+                          **(environment or {}))
         wiring.reset()
         seam.install({provisioned.worker_function: job_app.worker}, [job_app.upload_landed])
         try:

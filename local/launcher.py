@@ -28,6 +28,11 @@ class RunningServer:
     process: subprocess.Popen[str]
     banner: list[str]  # what it printed up to "Serving on"
     output: list[str]  # everything it printed (the banner, then its log)
+    http: requests.Session  # sends the admin token the server printed
+
+    @property
+    def admin_token(self) -> str:
+        return str(self.http.headers["Authorization"]).removeprefix("Bearer ")
 
 
 @contextmanager
@@ -44,7 +49,9 @@ def running_server(start_timeout: float = 120) -> Iterator[RunningServer]:
         output: list[str] = []
         banner = _wait_for_banner(process, start_timeout, output)
         _wait_until_healthy(url, process)
-        yield RunningServer(url, moto_port, process, banner, output)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {_admin_token(banner)}"
+        yield RunningServer(url, moto_port, process, banner, output, http)
     finally:
         process.terminate()
         try:
@@ -81,6 +88,11 @@ def _wait_for_banner(process: subprocess.Popen[str], timeout: float,
         if line.startswith("Serving on"):
             return seen
     raise TimeoutError("the local server did not start:\n" + "".join(seen))
+
+
+def _admin_token(banner: list[str]) -> str:
+    marker = next(n for n, line in enumerate(banner) if line.startswith("Admin token"))
+    return banner[marker + 1].strip()
 
 
 def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:

@@ -24,7 +24,7 @@ import requests
 from moto.server import ThreadedMotoServer
 
 from local import seam
-from local.emulated import FAKE_CREDENTIALS, MOTO_CONFIG
+from local.emulated import FAKE_CREDENTIALS, LOCAL_JWT_SECRET, MOTO_CONFIG
 from local.provision import Provisioned, provision
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -63,6 +63,7 @@ def prepare(moto_port: int) -> Provisioned:
     provisioned = provision(AwsClients())
     os.environ.update(provisioned.environment())
     os.environ.setdefault("JOBS_STAGE", "local")
+    os.environ.setdefault("JOBS_JWT_SECRET", LOCAL_JWT_SECRET)
     # Paging tokens signed with a key of this process only: they die with it.
     os.environ.setdefault("JOBS_TOKEN_SECRET", secrets.token_urlsafe(32))
     import app
@@ -112,9 +113,15 @@ def serve(port: int, moto_port: int) -> None:
     ChaliceRequestHandler.log_request = log_request_without_secrets  # type: ignore[method-assign]
     server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
+    from chalicelib.authn import mint
+
+    token = mint(os.environ["JOBS_JWT_SECRET"], "default", "admin", ["FULL_ADMIN"],
+                 seconds=12 * 3600)
     print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")
+    print(f"Admin token (FULL_ADMIN, 12 hours; `make token` mints others):\n  {token}")
     print("Try:")
     print(f"  curl -s -X POST {url}/jobs -H 'Content-Type: application/json' "
+          f"-H 'Authorization: Bearer {token}' "
           f"-d '{{\"method\": \"demo.echo\", \"params\": {{\"hello\": \"world\"}}}}'")
     sys.stdout.flush()
     try:

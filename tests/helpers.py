@@ -13,8 +13,10 @@ from typing import Any
 from chalice.test import Client
 from requests.structures import CaseInsensitiveDict
 
+from chalicelib.authn import mint
 from chalicelib.sweeper import Sweeper
 from chalicelib.wiring import services
+from local.emulated import LOCAL_JWT_SECRET
 
 TERMINAL = {"SUCCESS", "FAILED", "ABORTED"}
 
@@ -26,14 +28,31 @@ class Answer:
     body: Any
 
 
+def token_for(tenant: str = "default", user: str = "tester",
+              roles: tuple[str, ...] = ("TENANT_ADMIN",), seconds: int = 3600) -> str:
+    """A bearer token signed with the local secret (what the tests' stage uses)."""
+    return mint(LOCAL_JWT_SECRET, tenant, user, list(roles), seconds)
+
+
 class JobsClient:
-    def __init__(self, client: Client) -> None:
+    """Calls the API as one principal: by default a TENANT_ADMIN of the
+    default tenant (what every caller was before authentication)."""
+
+    def __init__(self, client: Client, token: str | None = None) -> None:
         self._client = client
+        self._auth = {"Authorization": f"Bearer {token or token_for()}"}
+
+    def as_caller(self, token: str | None) -> JobsClient:
+        """The same API, called with `token` (None: with no Authorization)."""
+        other = JobsClient(self._client, token)
+        if token is None:
+            other._auth = {}
+        return other
 
     def request(self, method: str, path: str, body: Any = None, raw: str | None = None,
                 headers: dict[str, str] | None = None) -> Answer:
         payload = raw if raw is not None else (json.dumps(body) if body is not None else None)
-        sent = {"Content-Type": "application/json", **(headers or {})}
+        sent = {"Content-Type": "application/json", **self._auth, **(headers or {})}
         response = self._client.http.request(method, path, headers=sent, body=payload or b"")
         text = response.body.decode() if response.body else ""
         headers = CaseInsensitiveDict(response.headers)

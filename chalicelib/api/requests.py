@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import replace
 from typing import Any, Literal
 
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.caller import DEFAULT_TENANT, Caller
+from chalicelib.api.auth import principal_of
+from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.models import SubmitRequest
 from chalicelib.validation import parse
@@ -78,13 +80,14 @@ def idempotency_key(request: Request | None) -> str | None:
 
 
 def caller_of(request: Request | None) -> Caller:
-    """Until authentication lands, every caller is an anonymous member of the
-    default tenant. The request id feeds the job's message_ids (TrueNAS)."""
+    """The principal the authorizer verified (chalicelib.api.auth), with the
+    request's id, which feeds the job's message_ids (TrueNAS)."""
     request = _present(request)
     headers: Any = request.headers or {}
     context: Any = request.context or {}
     request_id = headers.get("x-request-id") or context.get("requestId") or str(uuid.uuid4())
-    return Caller(tenant_id=DEFAULT_TENANT, request_id=request_id[:200])
+    principal = principal_of(context.get("authorizer"))
+    return replace(principal, request_id=request_id[:200])
 
 
 def _present(request: Request | None) -> Request:

@@ -19,13 +19,13 @@ from tests.helpers import is_finished, wait_until
 
 def finished(server: LocalServer, job_id: str) -> dict[str, Any]:
     return dict(wait_until(
-        lambda: requests.get(f"{server.url}/jobs/{job_id}", timeout=10).json(), is_finished))
+        lambda: server.http.get(f"{server.url}/jobs/{job_id}", timeout=10).json(), is_finished))
 
 
 def test_a_download_over_http_works_once_and_leaves_no_secret_in_the_log(
     server: LocalServer,
 ) -> None:
-    submitted = requests.post(f"{server.url}/jobs", timeout=10, json={
+    submitted = server.http.post(f"{server.url}/jobs", timeout=10, json={
         "method": "demo.export", "params": {"size": 100_000, "seed": "http"},
         "download": {"filename": "report.bin"}}).json()
     link = server.url + submitted["download_url"]
@@ -46,10 +46,11 @@ def test_a_download_over_http_works_once_and_leaves_no_secret_in_the_log(
 
 
 def test_fifty_concurrent_claims_over_http_yield_one_redirect(server: LocalServer) -> None:
-    submitted = requests.post(f"{server.url}/jobs", timeout=10, json={
+    submitted = server.http.post(f"{server.url}/jobs", timeout=10, json={
         "method": "demo.export", "params": {"size": 10}, "download": {"filename": "x"}}).json()
     link = server.url + submitted["download_url"]
-    wait_until(lambda: requests.get(f"{server.url}/jobs/{submitted['id']}", timeout=10).json(),
+    wait_until(lambda: server.http.get(f"{server.url}/jobs/{submitted['id']}",
+                                       timeout=10).json(),
                lambda job: job["download"]["state"] == "READY")
 
     with ThreadPoolExecutor(max_workers=50) as pool:
@@ -63,7 +64,7 @@ def test_fifty_concurrent_claims_over_http_yield_one_redirect(server: LocalServe
 def test_a_small_upload_over_http_truenas_style(server: LocalServer) -> None:
     content = b"config bytes " * 1000
 
-    answer = requests.post(f"{server.url}/_upload", timeout=30, files=[
+    answer = server.http.post(f"{server.url}/_upload", timeout=30, files=[
         ("data", (None, json.dumps({"method": "demo.checksum", "params": {}}))),
         ("file", ("config.db", content, "application/octet-stream"))])
     job = finished(server, answer.json()["job_id"])
@@ -76,7 +77,7 @@ def test_a_large_upload_over_http_straight_to_s3(server: LocalServer) -> None:
     content = bytes(range(256)) * 8192  # 2 MiB
     digest = hashlib.sha256(content).hexdigest()
 
-    submitted = requests.post(f"{server.url}/jobs", timeout=10, json={
+    submitted = server.http.post(f"{server.url}/jobs", timeout=10, json={
         "method": "demo.checksum",
         "upload": {"filename": "big.bin", "size": len(content), "sha256": digest}}).json()
     put = requests.put(submitted["upload_url"], data=content,

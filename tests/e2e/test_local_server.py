@@ -15,13 +15,13 @@ from tests.helpers import is_finished, wait_until
 
 
 def get_job(server: LocalServer, job_id: str) -> dict[str, Any]:
-    answer = requests.get(f"{server.url}/jobs/{job_id}", timeout=10)
+    answer = server.http.get(f"{server.url}/jobs/{job_id}", timeout=10)
     assert answer.status_code == 200
     return answer.json()
 
 
 def test_a_demo_echo_job_runs_to_success_over_http(server: LocalServer) -> None:
-    answer = requests.post(
+    answer = server.http.post(
         f"{server.url}/jobs", json={"method": "demo.echo", "params": {"via": "http"}}, timeout=10
     )
 
@@ -46,14 +46,14 @@ def test_the_curl_line_the_server_prints_works(server: LocalServer) -> None:
 
 
 def test_bad_input_is_a_400_over_http(server: LocalServer) -> None:
-    answer = requests.post(f"{server.url}/jobs", data="{nope", timeout=10)
+    answer = server.http.post(f"{server.url}/jobs", data="{nope", timeout=10)
 
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "bad_request"
 
 
 def test_methods_are_listed_over_http(server: LocalServer) -> None:
-    answer = requests.get(f"{server.url}/methods", timeout=10)
+    answer = server.http.get(f"{server.url}/methods", timeout=10)
 
     assert {"demo.echo", "demo.sleep", "demo.fail"} <= {m["name"] for m in answer.json()["methods"]}
 
@@ -65,7 +65,7 @@ def test_simultaneous_duplicate_posts_with_one_key_make_one_job(server: LocalSer
     headers = {"Idempotency-Key": "e2e-burst-1"}
 
     def post(_: int) -> requests.Response:
-        return requests.post(f"{server.url}/jobs", json=body, headers=headers, timeout=30)
+        return server.http.post(f"{server.url}/jobs", json=body, headers=headers, timeout=30)
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         answers = list(pool.map(post, range(10)))
@@ -80,11 +80,11 @@ def test_a_job_can_be_watched_by_long_polling_and_cancelled_over_http(
     server: LocalServer,
 ) -> None:
     sleep = {"method": "demo.sleep", "params": {"seconds": 30, "steps": 30}}
-    job = requests.post(f"{server.url}/jobs", json=sleep, timeout=10).json()
-    moved = requests.get(f"{server.url}/jobs/{job['id']}?wait=10&since={job['time_updated']}",
+    job = server.http.post(f"{server.url}/jobs", json=sleep, timeout=10).json()
+    moved = server.http.get(f"{server.url}/jobs/{job['id']}?wait=10&since={job['time_updated']}",
                          timeout=30).json()
 
-    cancelled = requests.post(f"{server.url}/jobs/{job['id']}/cancel", timeout=10)
+    cancelled = server.http.post(f"{server.url}/jobs/{job['id']}/cancel", timeout=10)
 
     assert moved["state"] == "RUNNING"
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "ABORTED"

@@ -9,7 +9,7 @@ import boto3
 import pytest
 
 from local.provision import Provisioned
-from tests.helpers import JobsClient
+from tests.helpers import JobsClient, token_for
 
 PASSWORD = "canary-Pa55w0rd-7f3a"
 
@@ -62,16 +62,19 @@ def test_the_handlers_log_lines_are_scrubbed(
     assert all(PASSWORD not in line for line in caplog.text.splitlines())
 
 
-def test_raw_result_shows_the_result_unredacted_but_never_the_arguments(
+def test_raw_result_shows_a_full_admin_the_result_unredacted_but_never_the_arguments(
     jobs: JobsClient,
 ) -> None:
     job_id = submit_secret(jobs).body["id"]
     jobs.wait_for(job_id)
+    admin = jobs.as_caller(token_for("ops", "root", ("FULL_ADMIN",)))
 
-    raw = jobs.request("GET", f"/jobs/{job_id}?raw_result=true").body
+    raw = admin.request("GET", f"/jobs/{job_id}?raw_result=true").body
+    tenant_admin = jobs.request("GET", f"/jobs/{job_id}?raw_result=true").body
 
     assert raw["result"]["password_used"] == PASSWORD
     assert raw["arguments"]["password"] == "********"
+    assert tenant_admin["result"]["password_used"] == "********"
 
 
 def test_a_secret_that_fails_validation_is_not_echoed(jobs: JobsClient) -> None:

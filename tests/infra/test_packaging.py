@@ -56,10 +56,10 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
     infra = load_template()["Resources"]
     table = infra["JobsTable"]["Properties"]["TableName"]["Fn::Sub"]
     roles = {infra[r]["Properties"]["RoleName"]["Fn::Sub"]
-             for r in ("ApiRole", "WorkerRole", "SweeperRole", "UploadsRole")}
+             for r in ("ApiRole", "WorkerRole", "SweeperRole", "UploadsRole", "AuthorizerRole")}
     functions = [name for name, resource in packaged["Resources"].items()
                  if resource["Type"] == "AWS::Serverless::Function"]
-    assert sorted(functions) == ["APIHandler", "Sweep", "UploadLanded", "Worker"]
+    assert sorted(functions) == ["APIHandler", "JwtAuth", "Sweep", "UploadLanded", "Worker"]
     for name in functions:
         function = packaged["Resources"][name]["Properties"]
         variables = function["Environment"]["Variables"]

@@ -1,0 +1,34 @@
+"""Who may see what (issue 8), over real HTTP through `make run`'s server,
+whose `chalice local` runs the app's authorizer: tests/isolation_matrix.py."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+
+from tests.e2e.conftest import LocalServer
+from tests.isolation_matrix import IDENTITIES, Reply, as_text, leaks, run_matrix
+
+
+def http_call(server: LocalServer) -> Any:
+    def call(method: str, path: str, token: str | None, body: Any) -> Reply:
+        headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        answer = requests.request(method, server.url + path, headers=headers, json=body,
+                                  timeout=60)
+        try:
+            parsed = answer.json()
+        except ValueError:
+            parsed = answer.text
+        return Reply(answer.status_code, parsed, as_text(answer.text))
+    return call
+
+
+def test_every_route_answers_each_identity_within_its_scope_over_http(
+    server: LocalServer,
+) -> None:
+    matrix = run_matrix(http_call(server))
+
+    assert leaks(matrix) == []
+    log = "".join(server.output)
+    assert all(token not in log for token in IDENTITIES.values() if token)
