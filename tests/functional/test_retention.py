@@ -61,3 +61,47 @@ def test_an_expired_job_is_hidden_though_dynamodb_has_not_deleted_it(
     answer = jobs.get(job_id)
     assert answer.status == 404  # still stored (TTL deletes late), but expired
     assert answer.body["error"]["code"] == "not_found"
+
+
+def test_with_an_injected_clock_a_job_is_hidden_from_reads_lists_and_deletes_once_expired(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    from chalicelib.caller import Caller, Role
+    from chalicelib.clock import system_clock
+    from chalicelib.errors import NotFound
+    from chalicelib.listing import JobLister, ListQuery
+    from chalicelib.query.filters import AllOf
+    from chalicelib.query.tokens import TokenSigner
+    from chalicelib.registry import registry
+    from chalicelib.removal import Removal
+    from chalicelib.service import JobService
+
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    jobs.wait_for(job_id)
+    wired = wiring.services()
+    caller = Caller("default", "tester", frozenset({Role.TENANT_ADMIN}))
+
+    def at(seconds: float) -> tuple[JobService, JobLister, Removal]:
+        def clock() -> float:
+            return system_clock() + seconds
+        service = JobService(wired.store, wired.workflow, wired.blobs, registry, wired.settings,
+                             clock, wired.fanout, wired.downloads, wired.uploads)
+        lister = JobLister(wired.store, TokenSigner(b"k"), clock)
+        return service, lister, Removal(wired.store, wired.blobs, service, clock)
+
+    def listed(lister: JobLister) -> list[str]:
+        return [job.id for job in lister.page(ListQuery(AllOf(())), caller).jobs]
+
+    day = 24 * 3600
+    service, lister, _ = at(3 * day - 600)
+    kept = service.get(job_id, caller)
+    in_list = listed(lister)
+    service, lister, removal = at(3 * day + 600)
+
+    assert kept.id == job_id and job_id in in_list
+    with pytest.raises(NotFound):
+        service.get(job_id, caller)
+    assert job_id not in listed(lister)
+    with pytest.raises(NotFound):
+        removal.consume(job_id, caller)
+    assert ttl_of(aws, job_id) is not None  # still stored: only hidden
