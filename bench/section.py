@@ -54,3 +54,14 @@ class Section:
             "seconds": round(self.seconds, 2),
         }
 
+
+
+def section_from_json(name: str, document: dict[str, Any]) -> Section:
+    """A Section back from its results.json form (a benchmark run in another process)."""
+    return Section(
+        name=name, title=document["title"], how=document["how"],
+        tables=[Table(t["columns"], t["rows"], t.get("title", "")) for t in document["tables"]],
+        notes=list(document["notes"]),
+        checks=[Check(c["name"], c["target"], c["measured"], c["ok"])
+                for c in document["checks"]],
+        data=dict(document["data"]), seconds=float(document["seconds"]))

@@ -98,3 +98,16 @@ def test_dollars_multiply_counts_by_list_prices() -> None:
     assert cost["DynamoDB"] == pytest.approx(0.625)
     assert cost["Step Functions"] == pytest.approx(prices.SFN_STANDARD_TRANSITION.dollars * 1000)
     assert cost["Step Functions"] == pytest.approx(0.025)
+
+
+def test_a_section_survives_its_trip_through_results_json() -> None:
+    import json
+
+    from bench.section import Check, Section, Table, section_from_json
+
+    section = Section("trees", "Trees", "how", [Table({"a": "A"}, [{"a": 1}], "t")],
+                      ["a note"], [Check("n", "t", "m", True)], {"x": [1, 2]}, 12.5)
+
+    back = section_from_json("trees", json.loads(json.dumps(section.to_json())))
+
+    assert back == section
