@@ -30,6 +30,17 @@ none changes what an execution does; `install()` applies them once:
   block one that runs; executions that may wait (parents) start at once.
 - switch: the interpreter runs thousands of threads: hand the GIL over every
   20 ms instead of 5 ms.
+- serializer: resolves the aliases of each response member once per shape
+  (moto looks every member of every response up through six providers).
+- expressions: parses each DynamoDB update expression once, copies its tree
+  without copy.deepcopy and walks it without recomputing class tests and
+  processing maps at every node.
+- itemsize: builds a DynamoDB item in linear time (moto re-adds the size of
+  the whole item at every attribute it stores).
+- gc: bigger, rarer rounds of the cyclic garbage collector.
+
+Measured effects in docs/moto-at-scale.md; tests/bench/test_moto_speedups.py
+checks that moto answers the same with and without them.
 """
 from __future__ import annotations
 
@@ -360,8 +371,256 @@ def express_queue():
 
 
 @patch
+def gc():
+    """Collect garbage in bigger, rarer rounds: the cyclic collector's default
+    thresholds (700, 10, 10) make it run every few hundred allocations, and
+    every so often scan the whole heap, which here holds every item and
+    execution of the run (millions of objects at 10,000 children). Cycles
+    are still collected (the short-lived ones, such as moto's expression
+    trees with parent links, in the first generation); nothing else changes."""
+    import gc as collector
+    collector.set_threshold(*GC_THRESHOLDS)
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+@patch
 def switch():
     """Hand the GIL over every 20 ms instead of 5 ms: fewer forced switches
     between the many runnable threads (process-wide, no semantic change)."""
     import sys
     sys.setswitchinterval(0.02)
+
+
+@patch
+def serializer():
+    """Resolve each response member's aliases once. moto's response serializer
+    looks every member of every structure up through six alias providers (a
+    DynamoDB item of n attributes is n AttributeValue structures of ten members
+    each). For a plain dict the aliases depend only on the member's name, its
+    shape and the shape's parent (the providers look at nothing else of a dict),
+    so they are computed once per (shape, parent, name); the lookup in the dict
+    and the response transformers are moto's own. Anything else (objects, a
+    custom picker) goes through moto's code."""
+    from moto.core import serialize
+
+    original = serialize.ResponseSerializer.get_value
+    picker_type = serialize.XFormedAttributePicker
+    providers = serialize.DEFAULT_ALIAS_PROVIDERS
+    context_type = serialize.AttributePickerContext
+    aliases: dict[tuple[int, int, str], tuple[Any, Any, tuple[str, ...] | None]] = {}
+
+    def keys_for(picker: Any, shape: Any, parent: Any, key: str) -> tuple[str, ...] | None:
+        entry = aliases.get((id(shape), id(parent), key))
+        if entry is not None and entry[0] is shape and entry[1] is parent:
+            return entry[2]
+        # The providers read only the type of a dict (no Meta, class name "dict").
+        found = tuple(picker.get_possible_keys(context_type(obj={}, key=key, shape=shape)))
+        keys = None if any("." in k for k in found) else found  # dotted: moto's path walk
+        if len(aliases) > 100_000:
+            aliases.clear()
+        aliases[(id(shape), id(parent), key)] = (shape, parent, keys)
+        return keys
+
+    def get_value(self: Any, value: Any, key: str, shape: Any) -> Any:
+        picker = self._value_picker
+        if type(value) is not dict or type(picker) is not picker_type or \
+                picker.alias_providers is not providers:
+            return original(self, value, key, shape)
+        keys = keys_for(picker, shape, getattr(shape, "parent", None), key)
+        if keys is None:
+            return original(self, value, key, shape)
+        found = None
+        for possible in keys:
+            if possible in value:
+                found = value[possible]
+                break
+        if picker.response_transformers:
+            key_path = f"{'.'.join(self.path)}.{key}"
+            for transform_path, transform in picker.response_transformers.items():
+                if key_path.endswith(transform_path):
+                    return transform(found)
+        return found
+
+    serialize.ResponseSerializer.get_value = get_value
+
+
+@patch
+def expressions():
+    """DynamoDB update expressions, as moto evaluates them on every UpdateItem
+    (and each Update of a transaction): parse each expression string once (the
+    tree is only read: the validator works on its own copy); copy that tree
+    with a copier for its plain nodes instead of copy.deepcopy; and walk it
+    with the node types' class checks cached (moto's nodes are ABCs, so every
+    isinstance is a call into abc, and each of the ten validating passes
+    rebuilds its map of node types at every node). Same passes, same order,
+    same results."""
+    import copy
+    import functools
+
+    from moto.dynamodb.parsing import ast_nodes, validators
+    from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+    original_make = UpdateExpressionParser.make.__func__  # type: ignore[attr-defined]
+    parsed = functools.lru_cache(maxsize=4096)(
+        lambda expression: original_make(UpdateExpressionParser, expression))
+
+    def make(cls: Any, expression_str: Any) -> Any:
+        if cls is not UpdateExpressionParser or not isinstance(expression_str, str):
+            return original_make(cls, expression_str)
+        return parsed(expression_str)
+
+    UpdateExpressionParser.make = classmethod(make)  # type: ignore[method-assign,assignment]
+
+    node_class = ast_nodes.Node
+    plain_attributes = {"type", "children", "parent"}
+    is_node = _TypeTest(lambda t: issubclass(t, node_class))
+
+    def tree_copy(value: Any, memo: Any = None) -> Any:
+        """copy.deepcopy for a parsed tree of plain nodes (only type, children
+        and parent; children that are nodes or immutable scalars; no node
+        reached twice); anything else goes to copy.deepcopy."""
+        if memo is None and is_node(type(value)) and value.parent is None:
+            seen: set[int] = set()
+            if _plain_tree(value, is_node, plain_attributes, seen):
+                return _copy_tree(value, None, is_node)
+        return copy.deepcopy(value, memo)
+
+    validators.deepcopy = tree_copy  # type: ignore[attr-defined]
+
+    traverser = ast_nodes.DepthFirstTraverser
+    base_pre = traverser.pre_processing_of_child
+    base_process = traverser.process
+    base_walk = (traverser.nodes_to_be_processed, traverser.traverse_node_recursively)
+    original_traverse = traverser.traverse
+    # (traverser class, node class) -> index of its processor in the map, or -1
+    dispatch: dict[tuple[type, type], int] = {}
+
+    def traverse(self: Any, node: Any) -> Any:
+        """moto's traverse_node_recursively, with what it recomputes at every
+        node (the processing map, the node-type tests) computed once."""
+        cls = type(self)
+        if (cls.nodes_to_be_processed, cls.traverse_node_recursively) != base_walk:
+            return original_traverse(self, node)
+        handlers = list(self._processing_map().items())
+        kinds = tuple(kind for kind, _ in handlers)  # nodes_to_be_processed()
+        pre = None if cls.pre_processing_of_child is base_pre else self.pre_processing_of_child
+        own_process = None if cls.process is base_process else self.process
+
+        def handler_for(kind: type) -> int:
+            index = dispatch.get((cls, kind))
+            if index is None:
+                index = -1
+                if issubclass(kind, kinds):  # isinstance(node, nodes_to_be_processed())
+                    # process(): the first class in the map the node is an instance of
+                    index = next(n for n, (k, _) in enumerate(handlers) if issubclass(kind, k))
+                dispatch[(cls, kind)] = index
+            return index
+
+        def walk(node: Any, child_id: int) -> Any:
+            if is_node(type(node)):
+                parent_node = node.parent
+                if node.children is not None:
+                    for i, child_node in enumerate(node.children):
+                        if pre is not None:
+                            pre(node, i)
+                        walk(child_node, i)
+                index = handler_for(type(node))
+                if index >= 0:
+                    node = own_process(node) if own_process else handlers[index][1](node)
+                    node.parent = parent_node
+                    if parent_node:
+                        parent_node.children[child_id] = node
+            return node
+
+        return walk(node, -1)
+
+    traverser.traverse = traverse
+
+    expression_class = ast_nodes.Expression
+    function_class = ast_nodes.UpdateExpressionFunction
+    descends = _TypeTest(lambda t: issubclass(t, (expression_class, function_class)))
+
+    def find_clauses(self: Any, clause_types: Any) -> list[Any]:
+        clauses = []
+        for child in self.children or []:
+            if type(child) in clause_types:
+                clauses.append(child)
+            elif descends(type(child)):
+                clauses.extend(child.find_clauses(clause_types))
+        return clauses
+
+    node_class.find_clauses = find_clauses
+
+
+class _TypeTest:
+    """A class test on types, remembered per type. moto's parsing classes are
+    ABCs that nothing registers virtual subclasses with, so isinstance(x, C)
+    is issubclass(type(x), C), and it never changes for a type."""
+
+    def __init__(self, test: Callable[[type], bool]) -> None:
+        self._test = test
+        self._known: dict[type, bool] = {}
+
+    def __call__(self, kind: type) -> bool:
+        known = self._known.get(kind)
+        if known is None:
+            known = self._known[kind] = self._test(kind)
+        return known
+
+
+def _plain_tree(node: Any, is_node: _TypeTest, plain: set[str], seen: set[int]) -> bool:
+    if id(node) in seen or node.__dict__.keys() != plain:
+        return False
+    seen.add(id(node))
+    for child in node.children or ():
+        if is_node(type(child)):
+            if child.parent is not node or not _plain_tree(child, is_node, plain, seen):
+                return False
+        elif type(child) not in (str, int, bool, float, type(None)):
+            return False
+    return True
+
+
+def _copy_tree(node: Any, parent: Any, is_node: _TypeTest) -> Any:
+    new = object.__new__(type(node))
+    new.type = node.type
+    new.parent = parent
+    children = node.children
+    new.children = None if children is None else [
+        _copy_tree(child, new, is_node) if is_node(type(child)) else child
+        for child in children]
+    return new
+
+
+@patch
+def itemsize():
+    """Build a DynamoDB item in linear time. moto's item dict re-adds the size
+    of everything already in it on every attribute it stores (to enforce the
+    400 KB limit), so building an item of n attributes costs n-squared sizes:
+    most of a BatchWriteItem's time. A new item (Item.__init__) keeps the
+    running total instead: the same sizes, the same limit, checked at the same
+    attribute; later writes to an item are moto's own."""
+    from moto.dynamodb.models import dynamo_type
+    from moto.dynamodb.models.utilities import bytesize
+
+    item_class, limited, dynamo = (dynamo_type.Item, dynamo_type.LimitedSizeDict,
+                                   dynamo_type.DynamoType)
+    too_large = dynamo_type.ItemSizeTooLarge
+    store = dict.__setitem__
+
+    def init(self: Any, hash_key: Any, range_key: Any, attrs: dict[str, Any]) -> None:
+        self.hash_key = hash_key
+        self.range_key = range_key
+        self.attrs = limited()
+        total = 0
+        for key, value in attrs.items():
+            value = dynamo(value)
+            size = value.size()
+            if total + bytesize(key) + size > 405000:  # LimitedSizeDict's check
+                raise too_large
+            store(self.attrs, key, value)
+            total += bytesize(str(key)) + size
+
+    item_class.__init__ = init

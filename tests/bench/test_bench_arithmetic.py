@@ -111,3 +111,16 @@ def test_a_section_survives_its_trip_through_results_json() -> None:
     back = section_from_json("trees", json.loads(json.dumps(section.to_json())))
 
     assert back == section
+
+
+def test_polling_backs_off_with_the_time_waited() -> None:
+    from bench.local_aws import POLL_MAX, POLL_MIN, poll_interval
+
+    assert poll_interval(0) == POLL_MIN
+    assert poll_interval(1.0) == pytest.approx(0.02)
+    assert poll_interval(600.0) == POLL_MAX
+    waited, polls = 0.0, 0
+    while waited < 500:  # a 500 s run is watched a few thousand times, not 100,000
+        waited += poll_interval(waited)
+        polls += 1
+    assert polls < 2_500
