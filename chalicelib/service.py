@@ -235,10 +235,9 @@ class JobService:
         return download_links.download_path(job.id, token)
 
     def _upload_url(self, job: Job) -> PresignedPut | None:
-        upload = job.upload
-        if not upload_pending(job) or upload is None or not upload.url_expires_at:
+        if not upload_pending(job) or job.upload is None or not job.upload.url_expires_at:
             return None
-        seconds = int(from_iso(upload.url_expires_at) - self._clock())
+        seconds = int(from_iso(job.upload.url_expires_at) - self._clock())
         return self._uploads.presign(job, seconds) if seconds > 0 else None
 
     def _created(self, job: Job, files: FileFields) -> Submission:
