@@ -12,6 +12,7 @@ import pytest
 from botocore.exceptions import EndpointConnectionError
 
 import app as job_app
+from chalicelib import wiring
 from chalicelib.clock import system_clock
 from chalicelib.fanout import START_ATTEMPTS, WaitForChildren
 from chalicelib.service import _job_id
@@ -19,6 +20,7 @@ from chalicelib.tree import child_id
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
+from tests.functional.test_execution_timeout import state_machine_with_run_timeout
 from tests.helpers import CallRecorder, JobsClient, is_finished, sweeper_at, wait_until
 from tests.methods_for_tests import gate
 
@@ -266,6 +268,34 @@ def test_a_crashing_child_is_failed_and_its_parent_ends_by_its_policy(
     assert lenient_job["outcome"] == "PARTIAL_FAILURES"
 
 
+def test_a_child_whose_task_times_out_is_failed_and_its_parent_ends_by_its_policy(
+    jobs: JobsClient, aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every job runs on the template's own machine with Run cut to 2 s: the
+    # parents' short Runs fit, a child that blocks on its gate does not.
+    monkeypatch.setenv("JOBS_STATE_MACHINE_ARN", state_machine_with_run_timeout(aws, 2))
+    monkeypatch.setenv("JOBS_EXPRESS_STATE_MACHINE_ARN", "")
+    wiring.reset()
+    held, held_too = names(2)
+    strict = jobs.submit("demo.group", {}, children=[
+        echo(n=1), {"method": "test.blocking", "params": {"gate": held}}]).body["id"]
+    lenient = jobs.submit("demo.group", {}, on_child_failure="continue", children=[
+        echo(n=1), {"method": "test.blocking", "params": {"gate": held_too}}]).body["id"]
+
+    strict_job, lenient_job = jobs.wait_for(strict, timeout=60), jobs.wait_for(lenient, timeout=60)
+    gate(held).set()
+    gate(held_too).set()
+
+    for parent in (strict_job, lenient_job):
+        timed_out = parent["children"][1]
+        assert timed_out["state"] == "FAILED" and "States.Timeout" in timed_out["error"]
+        assert parent["children"][0]["state"] == "SUCCESS"
+    assert strict_job["state"] == "FAILED" and "States.Timeout" in strict_job["error"]
+    assert lenient_job["state"] == "SUCCESS"
+    assert lenient_job["outcome"] == "PARTIAL_FAILURES"
+    assert lenient_job["children_summary"]["FAILED"] == 1
+
+
 def test_a_parent_whose_children_miss_its_deadline_fails_and_aborts_them(
     jobs: JobsClient,
 ) -> None:
@@ -410,6 +440,18 @@ def test_a_thousand_children_complete_with_exact_call_counts(jobs: JobsClient) -
     # that see it ready together all try to wake it; one write wins.
     assert len(parent_writes) - len(wake_attempts) == 4
     assert 1 <= len(wake_attempts) <= children
+    # Fan-in does not grow the parent's history: the same events as for 2 children.
+    small = jobs.wait_for(jobs.submit("demo.fanout", {"count": 2}).body["id"])
+    assert small["state"] == "SUCCESS"
+    assert history_events(job_id) == history_events(small["id"]) < 40
+
+
+def history_events(job_id: str) -> int:
+    sfn = services().clients.stepfunctions
+    machine = services().settings.state_machine_arn
+    arn = machine.replace(":stateMachine:", ":execution:") + f":{job_id}"
+    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    return sum(len(page["events"]) for page in pages)
 
 
 def _target(params: dict[str, Any]) -> str | None:
