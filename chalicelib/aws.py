@@ -8,6 +8,7 @@ backoff with jitter on throttling and transient errors).
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 import boto3
@@ -32,10 +33,22 @@ class AwsClients:
     def client(self, service: str) -> Any:
         with self._lock:
             if service not in self._clients:
-                session = self._session or boto3.session.Session()
-                self._clients[service] = session.client(
+                # One session for all: its loader caches what every client reads
+                # (the list of services, endpoint rules), so later clients cost less.
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                self._clients[service] = self._session.client(
                     service, config=SERVICE_CONFIG.get(service, RETRY_CONFIG))
             return self._clients[service]
+
+    @property
+    def created(self) -> list[str]:
+        """The services whose client exists so far."""
+        with self._lock:
+            return sorted(self._clients)
+
+    def deferred(self, service: str) -> DeferredClient:
+        return DeferredClient(lambda: self.client(service))
 
     @property
     def dynamodb(self) -> Any:
@@ -48,3 +61,19 @@ class AwsClients:
     @property
     def s3(self) -> Any:
         return self.client("s3")
+
+
+class DeferredClient:
+    """Stands for a client until it is first used. Making one costs tens of
+    milliseconds (botocore loads its service's model), and a cold function
+    should pay only for the clients its first request uses: a first
+    GET /jobs/{id} needs DynamoDB, not S3 or Step Functions."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._client is None:
+            self._client = self._make()  # the same client however many threads race here
+        return getattr(self._client, name)

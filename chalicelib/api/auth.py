@@ -12,13 +12,15 @@ the request context, which the route turns back into a Caller.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from chalice.app import AuthRequest, AuthResponse
 
 from chalicelib.authn import InvalidToken, TokenVerifier
 from chalicelib.caller import Caller, Role
-from chalicelib.models import Job
+
+if TYPE_CHECKING:  # pydantic's models stay out of the authorizer's cold start
+    from chalicelib.models import Job
 
 log = logging.getLogger("jobapi.auth")
 audit = logging.getLogger("jobapi.audit")

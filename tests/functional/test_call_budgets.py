@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import app as job_app
+from chalicelib import wiring
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
@@ -121,3 +122,23 @@ def test_noticing_a_cancel_costs_no_extra_call(jobs: JobsClient, aws: Provisione
     assert release[0] == "UpdateItem"
     assert "active_shard" in release[1]["ExpressionAttributeNames"].values()
     assert jobs.get(job_id).body["state"] == "ABORTED"
+
+
+def test_a_cold_api_makes_only_the_clients_its_first_request_uses(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    job_id = jobs.submit("demo.echo", {}).body["id"]
+    jobs.wait_for(job_id)
+    go = hold_the_worker(aws)  # its clients would be made in this process too
+    wiring.reset()  # a fresh function instance: no service, no client yet
+
+    read = jobs.get(job_id)
+    after_get = services().clients.created
+    second = jobs.submit("demo.echo", {}).body["id"]
+    after_post = services().clients.created
+    go.set()
+
+    assert read.status == 200 and read.body["state"] == "SUCCESS"
+    assert after_get == ["dynamodb"]
+    assert after_post == ["dynamodb", "stepfunctions"]
+    assert jobs.wait_for(second)["state"] == "SUCCESS"

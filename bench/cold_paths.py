@@ -1,0 +1,84 @@
+"""Each Lambda function's cold path, run in a fresh interpreter: `import app`,
+then what the function's first call loads and builds before its first AWS
+request (modules imported, boto3 clients created). The authorizer's first
+call is made for real (it needs no AWS); the others build their services.
+
+No network call is made: the settings point at names that do not exist,
+and nothing here sends a request.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+SECRET = "cold-path-probe-secret-of-32-bytes-at-least"
+ENVIRONMENT = {
+    "JOBS_TABLE": "jobs", "JOBS_BUCKET": "files",
+    "JOBS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
+    "JOBS_JWT_SECRET": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+}
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/jobs"
+AUTHORIZE = ("app.jwt_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', "
+             "'authorizationToken': 'Bearer ' + os.environ['PROBE_TOKEN']}, None)")
+
+# What each function runs first, and the clients that first call creates.
+# The API's first request may be any route: every endpoint is loaded.
+FIRST = "s = app.services(); first = [{services}] + [s.clients.client(n) for n in {clients!r}]"
+PATHS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "authorizer": (f"import app; first = {AUTHORIZE}", ()),
+    "API, first GET /jobs/{id}": ("import app; app.endpoints.get_job; " + FIRST.format(
+        services="s.jobs, s.fanout", clients=("dynamodb",)), ("dynamodb",)),
+    "API, first POST /jobs": ("import app; app.endpoints.submit_job; " + FIRST.format(
+        services="s.jobs", clients=("dynamodb", "stepfunctions")),
+        ("dynamodb", "stepfunctions")),
+    "worker, first leaf job": ("import app; " + FIRST.format(
+        services="s.worker", clients=("dynamodb", "s3")), ("dynamodb", "s3")),
+    "sweeper": ("import app; " + FIRST.format(
+        services="s.sweeper", clients=("dynamodb", "stepfunctions")),
+        ("dynamodb", "stepfunctions")),
+    "upload events": ("import app; " + FIRST.format(
+        services="s.uploads", clients=("dynamodb", "s3", "stepfunctions")),
+        ("dynamodb", "s3", "stepfunctions")),
+}
+
+
+def floor(clients: tuple[str, ...]) -> str:
+    """A bare Chalice function on boto3 that creates the same clients: the least a
+    function making those AWS calls could load."""
+    return ("import chalice, boto3; s = boto3.session.Session(); "
+            f"first = [s.client(n) for n in {clients!r}]")
+
+
+PROBE = """
+import json, os, sys, time
+started = time.perf_counter()
+{statements}
+elapsed = time.perf_counter() - started
+print(json.dumps({{"seconds": elapsed, "modules": sorted(sys.modules),
+                  "first": first if isinstance(first, dict) else None}}))
+"""
+
+
+def probe(statements: str) -> dict[str, Any]:
+    """Run `statements` in a fresh interpreter from the repo root: the seconds
+    they took, every module loaded afterwards, and the first call's answer
+    when it is a plain dict (the authorizer's policy)."""
+    from chalicelib.authn import mint
+
+    token = mint(SECRET, "default", "prober", ["TENANT_ADMIN"])
+    env = {**os.environ, **ENVIRONMENT, "PROBE_TOKEN": token}
+    out = subprocess.run([sys.executable, "-c", PROBE.format(statements=statements)],
+                         cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
+
+
+def packages(modules: list[str]) -> set[str]:
+    return {name.split(".")[0] for name in modules}

@@ -1,0 +1,51 @@
+"""One app.py is deployed as five functions: each must load only what it runs.
+Every probe is a fresh interpreter (bench/cold_paths.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bench.cold_paths import AUTHORIZE, PATHS, packages, probe
+
+HEAVY = {"pydantic", "pydantic_core", "boto3", "botocore", "jwt"}
+API_ONLY = {"chalicelib.api.endpoints", "chalicelib.listing", "chalicelib.query",
+            "chalicelib.views", "chalicelib.api.upload_form"}
+
+
+def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:
+    loaded = packages(probe("import app; first = None")["modules"])
+
+    assert "chalice" in loaded
+    assert not loaded & HEAVY
+
+
+def test_a_cold_authorizer_decides_without_pydantic_or_boto3() -> None:
+    allowed = probe(PATHS["authorizer"][0])
+    denied = probe("import app; first = " + AUTHORIZE.replace(
+        "os.environ['PROBE_TOKEN']", "'not-a-jwt'"))
+
+    # Chalice denies with an Allow on no resource (AuthResponse(routes=[])).
+    assert statement(allowed)["Effect"] == "Allow" and statement(allowed)["Resource"]
+    assert allowed["first"]["context"]["tenant_id"] == "default"
+    assert statement(denied)["Resource"] == [] and denied["first"]["context"] == {}
+    assert not packages(allowed["modules"]) & (HEAVY - {"jwt"})
+
+
+def statement(probed: dict[str, Any]) -> dict[str, Any]:
+    (only,) = probed["first"]["policyDocument"]["Statement"]
+    return dict(only)
+
+
+def test_the_background_functions_never_load_the_api() -> None:
+    for function in ("worker, first leaf job", "sweeper", "upload events"):
+        modules = set(probe(PATHS[function][0])["modules"])
+
+        assert "boto3" in modules and "chalicelib.store" in modules, function
+        assert not modules & API_ONLY, (function, modules & API_ONLY)
+
+
+def test_the_api_function_loads_its_endpoints_and_not_the_worker() -> None:
+    modules = set(probe(PATHS["API, first POST /jobs"][0])["modules"])
+
+    assert modules >= API_ONLY
+    assert "chalicelib.worker" not in modules
