@@ -117,6 +117,21 @@ class Blobs:
         stream = self.open(key)
         return None if stream is None else bytes(stream.read())
 
+    def read_unless_over(self, key: str, limit: int) -> bytes | int | None:
+        """The object's bytes when it has at most `limit` of them; otherwise
+        its size, its body left unread. None when missing. One GetObject."""
+        try:
+            answer = self._client.get_object(Bucket=self._bucket, Key=key)
+        except ClientError as exc:
+            if _code(exc) in MISSING_CODES:
+                return None
+            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
+        size = int(answer["ContentLength"])
+        if size > limit:
+            answer["Body"].close()
+            return size
+        return bytes(answer["Body"].read())
+
     def open(self, key: str) -> Any:
         """The object's body as a stream (botocore StreamingBody), or None."""
         try:
@@ -135,10 +150,6 @@ class Blobs:
                 return None
             raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
         return ObjectFacts(int(answer["ContentLength"]), answer.get("ChecksumSHA256"))
-
-    def size(self, key: str) -> int | None:
-        facts = self.head(key)
-        return facts.size if facts else None
 
     def delete(self, key: str) -> None:
         """Remove an object; one that is already gone is fine."""

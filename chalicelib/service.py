@@ -152,13 +152,12 @@ class JobService:
         job = self.get(job_id, caller, load_result=False)
         if not job.logs_path:
             return JobLog(job)
-        size = self._blobs.size(job.logs_path)
-        if size is None:
+        body = self._blobs.read_unless_over(job.logs_path, INLINE_LOG_BYTES)
+        if body is None:
             return JobLog(job)
-        if size > INLINE_LOG_BYTES:
+        if isinstance(body, int):
             return JobLog(job, url=self._blobs.presigned_get(
                 job.logs_path, f"{job.id}.log", self._settings.download_url_seconds))
-        body = self._blobs.get_bytes(job.logs_path) or b""
         return JobLog(job, text=body.decode("utf-8", "replace"))
 
     def cancel(self, job_id: str, caller: Caller) -> Job:

@@ -4,7 +4,10 @@ serves the whole log; secrets never appear in it."""
 
 from __future__ import annotations
 
+import requests
+
 from chalicelib.joblog import EXCERPT_BYTES
+from chalicelib.service import INLINE_LOG_BYTES
 from chalicelib.wiring import services
 from local.provision import Provisioned
 from tests.helpers import JobsClient
@@ -54,6 +57,29 @@ def test_secrets_never_reach_the_log(jobs: JobsClient, aws: Provisioned) -> None
     assert "logging in as ann with password ********" in log
     assert password not in log and password not in job["logs_excerpt"]
     assert password.encode() not in stored["Body"].read()
+
+
+def test_a_log_is_read_with_one_s3_call_and_a_huge_one_is_redirected(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    job_id = jobs.submit("test.chatty", {"lines": 3}).body["id"]
+    key = jobs.wait_for(job_id)["logs_path"]
+    s3 = services().clients.s3
+    sent: list[str] = []  # calls sent (presigning emits its params event, never sends)
+    s3.meta.events.register("after-call.s3.*", lambda model, **_: sent.append(model.name))
+
+    small = jobs.request("GET", f"/jobs/{job_id}/logs")
+    small_calls = list(sent)
+    huge = b"x" * INLINE_LOG_BYTES + b"\nthe last line\n"  # as if a long run logged it
+    s3.put_object(Bucket=aws.bucket_name, Key=key, Body=huge)
+    sent.clear()
+    redirect = jobs.request("GET", f"/jobs/{job_id}/logs")
+    fetched = requests.get(redirect.headers["Location"], timeout=60)
+
+    assert small.status == 200 and len(small.body.splitlines()) == 3
+    assert small_calls == ["GetObject"]
+    assert redirect.status == 302 and sent == ["GetObject"]
+    assert fetched.status_code == 200 and fetched.content == huge
 
 
 def test_a_job_that_logged_nothing_has_an_empty_log(jobs: JobsClient, aws: Provisioned) -> None:
