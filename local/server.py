@@ -23,7 +23,7 @@ from typing import Any
 import requests
 from moto.server import ThreadedMotoServer
 
-from local import seam
+from local import gateway, seam
 from local.emulated import FAKE_CREDENTIALS, LOCAL_JWT_SECRET, MOTO_CONFIG
 from local.provision import Provisioned, provision
 
@@ -111,6 +111,8 @@ def serve(port: int, moto_port: int) -> None:
     # Nagle/delayed-ACK interplay; API Gateway has no such stall.
     ChaliceRequestHandler.disable_nagle_algorithm = True
     ChaliceRequestHandler.log_request = log_request_without_secrets  # type: ignore[method-assign]
+    # API Gateway's own 401, 403 and 404 answers, as deployed.
+    gateway.install(config.chalice_app)
     server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
     from chalicelib.authn import mint

@@ -47,9 +47,24 @@ def test_every_bad_token_is_refused_with_one_fixed_message(jobs: JobsClient,
         "Authorization": "Basic YW5uOnB3"})
 
     assert {name: a.status for name, a in answers.items()} == {name: 403 for name in bad}
-    assert len({a.body for a in answers.values()}) == 1  # the same words for every reason
-    assert "not authorized" in str(next(iter(answers.values())).body)
-    assert missing.status == 401 and not_bearer.status == 403
+    # The same words for every reason: API Gateway's answer, in our envelope
+    # (the gateway responses of infra/app-merge.json).
+    assert {json.dumps(a.body) for a in answers.values()} == {json.dumps(
+        {"error": {"code": "forbidden", "message": "the bearer token was refused"}})}
+    assert missing.status == 401 and missing.body == {"error": {
+        "code": "unauthorized", "message": "send Authorization: Bearer <token>"}}
+    assert not_bearer.status == 403 and not_bearer.body["error"]["code"] == "forbidden"
+
+
+def test_a_path_with_no_route_is_a_404_in_the_error_envelope(jobs: JobsClient) -> None:
+    with_token = jobs.request("GET", "/no/such/route")
+    without = jobs.as_caller(None).request("GET", "/no/such/route")
+    wrong_method = jobs.request("PUT", "/jobs")
+
+    for answer in (with_token, without, wrong_method):
+        assert answer.status == 404
+        assert answer.body == {"error": {"code": "not_found", "message": "no such route"}}
+        assert answer.headers["Content-Type"] == "application/json"
 
 
 def test_health_and_the_download_link_need_no_token(jobs: JobsClient,

@@ -80,3 +80,19 @@ def test_only_the_files_buckets_upload_events_reach_upload_landed(
     assert pattern["source"] == ["aws.s3"] and pattern["detail-type"] == ["Object Created"]
     assert pattern["detail"]["bucket"]["name"] == [{"Fn::Sub": bucket}]
     assert pattern["detail"]["object"]["key"] == [{"suffix": "/upload"}]
+
+
+def test_api_gateways_own_answers_use_the_error_envelope(packaged: dict[str, Any]) -> None:
+    definition = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    answers = definition["x-amazon-apigateway-gateway-responses"]
+
+    assert {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN",
+            "DEFAULT_4XX", "DEFAULT_5XX"} <= set(answers)
+    assert answers["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    for kind, answer in answers.items():
+        # API Gateway substitutes $context variables (a quoted string here) and runs no VTL.
+        template = answer["responseTemplates"]["application/json"]
+        body = json.loads(template.replace("$context.error.messageString", '"from the gateway"'))
+        assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, kind
+        assert answer["responseParameters"]["gatewayresponse.header.Content-Type"] == \
+            "'application/json'"
