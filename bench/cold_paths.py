@@ -50,10 +50,11 @@ PATHS: dict[str, tuple[str, tuple[str, ...]]] = {
 
 
 def floor(clients: tuple[str, ...]) -> str:
-    """A bare Chalice function on boto3 that creates the same clients: the least a
-    function making those AWS calls could load."""
-    return ("import chalice, boto3; s = boto3.session.Session(); "
-            f"first = [s.client(n) for n in {clients!r}]")
+    """A bare Chalice function on boto3 and pydantic (the stack the brief fixes)
+    that creates the same clients: the least a function making those AWS calls
+    and validating with pydantic could load."""
+    return ("import chalice, boto3; from pydantic import BaseModel; "
+            f"s = boto3.session.Session(); first = [s.client(n) for n in {clients!r}]")
 
 
 PROBE = """

@@ -11,8 +11,8 @@ uses (the authorizer needs neither boto3 nor pydantic).
 from __future__ import annotations
 
 import threading
-from functools import cached_property
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from chalicelib.clock import system_clock
 from chalicelib.settings import Settings
@@ -34,26 +34,59 @@ if TYPE_CHECKING:
     from chalicelib.workflow import Workflow
 
 
+T = TypeVar("T")
+# Reentrant: building one service builds those it needs (jobs -> fanout -> store).
+_build_lock = threading.RLock()
+
+
+class built_once(Generic[T]):  # lower case: used like functools.cached_property
+    """functools.cached_property with a lock on every Python (3.12 dropped
+    its lock): threads that first ask for a service together get one
+    instance, so event hooks on `services().clients` see every call."""
+
+    def __init__(self, build: Callable[[Any], T]) -> None:
+        self._build = build
+        self._name = build.__name__
+        self.__doc__ = build.__doc__
+
+    @overload
+    def __get__(self, instance: None, owner: type) -> built_once[T]: ...
+
+    @overload
+    def __get__(self, instance: object, owner: type) -> T: ...
+
+    def __get__(self, instance: object | None, owner: type) -> built_once[T] | T:
+        if instance is None:
+            return self
+        built = instance.__dict__
+        if self._name not in built:  # afterwards the instance's own attribute answers
+            with _build_lock:
+                if self._name not in built:
+                    built[self._name] = self._build(instance)
+        value: T = built[self._name]
+        return value
+
+
 class Services:
     def __init__(self, settings: Settings, clients: AwsClients | None = None) -> None:
         self.settings = settings
         if clients is not None:
             self.clients = clients
 
-    @cached_property
+    @built_once
     def clients(self) -> AwsClients:
         from chalicelib.aws import AwsClients
 
         return AwsClients()
 
-    @cached_property
+    @built_once
     def registry(self) -> MethodRegistry:
         from chalicelib import methods  # noqa: F401  (registers the job methods)
         from chalicelib.registry import registry
 
         return registry
 
-    @cached_property
+    @built_once
     def verifier(self) -> TokenVerifier:
         from chalicelib.authn import TokenSettings, TokenVerifier
 
@@ -61,72 +94,72 @@ class Services:
         return TokenVerifier(TokenSettings(settings.jwt_secret, settings.jwks_url,
                                            settings.jwt_issuer, settings.jwt_audience))
 
-    @cached_property
+    @built_once
     def store(self) -> JobStore:
         from chalicelib.store import JobStore
 
         return JobStore(self.clients.deferred("dynamodb"), self.settings.table_name)
 
-    @cached_property
+    @built_once
     def workflow(self) -> Workflow:
         from chalicelib.workflow import Workflow
 
         return Workflow(self.clients.deferred("stepfunctions"), self.settings.state_machine_arn,
                         self.settings.express_state_machine_arn)
 
-    @cached_property
+    @built_once
     def blobs(self) -> Blobs:
         from chalicelib.blobs import Blobs
 
         return Blobs(self.clients.deferred("s3"), self.settings.bucket_name)
 
-    @cached_property
+    @built_once
     def fanout(self) -> FanOut:
         from chalicelib.fanout import FanOut
 
         return FanOut(self.store, self.workflow, self.blobs, self.registry, self.settings,
                       system_clock)
 
-    @cached_property
+    @built_once
     def downloads(self) -> Downloads:
         from chalicelib.downloads import Downloads
 
         return Downloads(self.store, self.workflow, self.blobs, self.settings, system_clock)
 
-    @cached_property
+    @built_once
     def uploads(self) -> Uploads:
         from chalicelib.uploads import Uploads
 
         return Uploads(self.store, self.workflow, self.blobs, self.settings)
 
-    @cached_property
+    @built_once
     def jobs(self) -> JobService:
         from chalicelib.service import JobService
 
         return JobService(self.store, self.workflow, self.blobs, self.registry, self.settings,
                           system_clock, self.fanout, self.downloads, self.uploads)
 
-    @cached_property
+    @built_once
     def removal(self) -> Removal:
         from chalicelib.removal import Removal
 
         return Removal(self.store, self.blobs, self.jobs, system_clock)
 
-    @cached_property
+    @built_once
     def lister(self) -> JobLister:
         from chalicelib.listing import JobLister
         from chalicelib.query.tokens import TokenSigner
 
         return JobLister(self.store, TokenSigner(self.settings.token_secret), system_clock)
 
-    @cached_property
+    @built_once
     def worker(self) -> Worker:
         from chalicelib.worker import Worker
 
         return Worker(self.store, self.blobs, self.registry, self.settings, system_clock,
                       self.fanout, self.downloads, self.uploads)
 
-    @cached_property
+    @built_once
     def sweeper(self) -> Sweeper:
         from chalicelib.sweeper import Sweeper
 

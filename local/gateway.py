@@ -7,7 +7,7 @@ those answers our error envelope through the gateway responses in
 infra/app-merge.json; Chalice's local gateway (the local server and the
 Chalice test client) has fixed bodies of its own, and passes a request
 with a method the path does not have on to the app (which answers 405;
-API Gateway never forwards it). `install(app)` makes it answer as deployed,
+API Gateway never forwards it). `install()` makes it answer as deployed,
 with the responses read from that file, so what clients see locally is what
 they will see on AWS.
 """
@@ -40,53 +40,62 @@ def gateway_responses() -> dict[str, Any]:
     return responses
 
 
-def response_type(error: LocalGatewayException) -> str | None:
+def response_type(error: LocalGatewayException) -> str:
     """Which of API Gateway's response types Chalice's local error stands for
     (once a route is known to exist: see `install`)."""
     if isinstance(error, NotAuthorizedError):
         return "UNAUTHORIZED"
     if isinstance(error, ForbiddenError):
         return "ACCESS_DENIED"
-    return None
+    # A broken authorizer (Chalice's InvalidAuthorizerError) is a 5xx of API Gateway's.
+    return "AUTHORIZER_CONFIGURATION_ERROR" if error.CODE >= 500 else "DEFAULT_4XX"
 
 
-def deployed_answer(kind: str, headers: dict[str, Any]) -> LocalGatewayException:
-    configured = gateway_responses()[kind]
+def deployed_answer(kind: str, headers: dict[str, Any],
+                    default_status: int) -> LocalGatewayException:
+    """API Gateway's answer of this type: its own response, or the default
+    4xx or 5xx one, with the $context variable our templates use filled in."""
+    responses = gateway_responses()
+    configured = responses.get(kind) or responses[
+        "DEFAULT_5XX" if default_status >= 500 else "DEFAULT_4XX"]
     headers = {**headers}
     for name, value in configured.get("responseParameters", {}).items():
         headers[name.removeprefix("gatewayresponse.header.")] = value.strip("'")
-    answer = LocalGatewayException(headers, configured["responseTemplates"]
-                                   ["application/json"].encode())
-    answer.CODE = int(configured["statusCode"])
+    body = configured["responseTemplates"]["application/json"].replace(
+        "$context.error.responseType", kind)
+    answer = LocalGatewayException(headers, body.encode())
+    answer.CODE = int(configured.get("statusCode", default_status))
     return answer
 
 
-def has_route(app: Chalice, matcher: RouteMatcher, method: str, path: str) -> bool:
+def has_route(app: Chalice, method: str, path: str) -> bool:
+    """Whether API Gateway would pass this request on: a route has the path and
+    the method. OPTIONS only where a view declares CORS (API Gateway then
+    answers the preflight itself); we declare none."""
     try:
-        route = matcher.match_route(path).route
+        route = RouteMatcher(list(app.routes)).match_route(path).route
     except ValueError:
         return False
-    return method == "OPTIONS" or method in app.routes[route]
+    views = app.routes[route]
+    if method == "OPTIONS":
+        return "OPTIONS" in views or any(view.cors for view in views.values())
+    return method in views
 
 
-def install(app: Chalice) -> None:
-    """Make Chalice's local gateway give the deployed answers for `app`
+def install() -> None:
+    """Make Chalice's local gateway answer as the deployed API Gateway does
     (idempotent)."""
     original = getattr(LocalGateway.handle_request, "original", LocalGateway.handle_request)
-    matcher = RouteMatcher(list(app.routes))
 
     @wraps(original)
     def handle_request(self: LocalGateway, method: str, path: str, headers: dict[str, Any],
                        body: bytes | None) -> Any:
-        if not has_route(app, matcher, method, path):
-            raise deployed_answer("MISSING_AUTHENTICATION_TOKEN", {})
+        if not has_route(self._app_object, method, path):
+            raise deployed_answer("MISSING_AUTHENTICATION_TOKEN", {}, 403)
         try:
             return original(self, method, path, headers, body)
         except LocalGatewayException as error:
-            kind = response_type(error)
-            if kind is None:
-                raise
-            raise deployed_answer(kind, error.headers) from error
+            raise deployed_answer(response_type(error), error.headers, error.CODE) from error
 
     handle_request.original = original  # type: ignore[attr-defined]
     LocalGateway.handle_request = handle_request  # type: ignore[method-assign]

@@ -112,7 +112,7 @@ def serve(port: int, moto_port: int) -> None:
     ChaliceRequestHandler.disable_nagle_algorithm = True
     ChaliceRequestHandler.log_request = log_request_without_secrets  # type: ignore[method-assign]
     # API Gateway's own 401, 403 and 404 answers, as deployed.
-    gateway.install(config.chalice_app)
+    gateway.install()
     server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
     url = f"http://127.0.0.1:{port}"
     from chalicelib.authn import mint

@@ -20,7 +20,7 @@ from local.provision import Provisioned  # noqa: E402
 from tests import methods_for_tests  # noqa: E402, F401  (registers the test.* methods)
 from tests.helpers import JobsClient  # noqa: E402
 
-gateway.install(job_app.app)  # API Gateway's own answers, as infra/app-merge.json deploys them
+gateway.install()  # API Gateway's own answers, as infra/app-merge.json deploys them
 
 
 @pytest.fixture

@@ -60,8 +60,9 @@ def test_a_path_with_no_route_is_a_404_in_the_error_envelope(jobs: JobsClient) -
     with_token = jobs.request("GET", "/no/such/route")
     without = jobs.as_caller(None).request("GET", "/no/such/route")
     wrong_method = jobs.request("PUT", "/jobs")
+    preflight = jobs.request("OPTIONS", "/jobs")  # no route declares CORS
 
-    for answer in (with_token, without, wrong_method):
+    for answer in (with_token, without, wrong_method, preflight):
         assert answer.status == 404
         assert answer.body == {"error": {"code": "not_found", "message": "no such route"}}
         assert answer.headers["Content-Type"] == "application/json"

@@ -89,10 +89,13 @@ def test_api_gateways_own_answers_use_the_error_envelope(packaged: dict[str, Any
     assert {"UNAUTHORIZED", "ACCESS_DENIED", "MISSING_AUTHENTICATION_TOKEN",
             "DEFAULT_4XX", "DEFAULT_5XX"} <= set(answers)
     assert answers["MISSING_AUTHENTICATION_TOKEN"]["statusCode"] == "404"
+    assert answers["INVALID_SIGNATURE"] == answers["MISSING_AUTHENTICATION_TOKEN"]
     for kind, answer in answers.items():
-        # API Gateway substitutes $context variables (a quoted string here) and runs no VTL.
+        # API Gateway substitutes $context variables and runs no VTL. messageString
+        # may quote request headers unescaped: a bearer token, or invalid JSON.
         template = answer["responseTemplates"]["application/json"]
-        body = json.loads(template.replace("$context.error.messageString", '"from the gateway"'))
+        assert "messageString" not in template, kind
+        body = json.loads(template.replace("$context.error.responseType", "THROTTLED"))
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, kind
         assert answer["responseParameters"]["gatewayresponse.header.Content-Type"] == \
             "'application/json'"
