@@ -1,9 +1,10 @@
 """The job API: routes and Lambda entry points only. Everything else is in chalicelib.
 
-Each route hands its request to chalicelib.api.endpoints, imported on the
-API function's first request: the same file is every function's handler,
-and the authorizer, worker, sweeper and upload functions never load the
-API's code (nor the API theirs: chalicelib.wiring imports per service).
+Each route hands its request to chalicelib.api.endpoints (or list_endpoints,
+upload_endpoints), imported on the first request that needs it: the same
+file is every function's handler, and the authorizer, worker, sweeper and
+upload functions never load the API's code (nor the API theirs:
+chalicelib.wiring imports per service).
 """
 
 import logging
@@ -17,9 +18,11 @@ from chalicelib.lazy import LazyModule
 from chalicelib.wiring import services
 
 if TYPE_CHECKING:
-    from chalicelib.api import endpoints
+    from chalicelib.api import endpoints, list_endpoints, upload_endpoints
 else:
     endpoints = LazyModule("chalicelib.api.endpoints")
+    list_endpoints = LazyModule("chalicelib.api.list_endpoints")
+    upload_endpoints = LazyModule("chalicelib.api.upload_endpoints")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our
@@ -57,7 +60,7 @@ def submit_job() -> Response:
 @app.route("/_upload", methods=["POST"], content_types=["multipart/form-data"],
            authorizer=jwt_auth)
 def upload_file() -> Response:
-    return endpoints.upload_file(app.current_request)
+    return upload_endpoints.upload_file(app.current_request)
 
 
 @app.route("/_download/{job_id}", methods=["GET"])
@@ -67,7 +70,7 @@ def download_file(job_id: str) -> Response:
 
 @app.route("/jobs", methods=["GET"], authorizer=jwt_auth)
 def list_all_jobs() -> Response:
-    return endpoints.list_all_jobs(app.current_request)
+    return list_endpoints.list_all_jobs(app.current_request)
 
 
 @app.route("/jobs", methods=["DELETE"], authorizer=jwt_auth)
@@ -97,7 +100,7 @@ def get_job_result(job_id: str) -> Response:
 
 @app.route("/jobs/{job_id}/children", methods=["GET"], authorizer=jwt_auth)
 def list_children(job_id: str) -> Response:
-    return endpoints.list_children(app.current_request, job_id)
+    return list_endpoints.list_children(app.current_request, job_id)
 
 
 @app.route("/jobs/{job_id}/logs", methods=["GET"], authorizer=jwt_auth)

@@ -29,12 +29,16 @@ AUTHORIZE = ("app.jwt_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', 
              "'authorizationToken': 'Bearer ' + os.environ['PROBE_TOKEN']}, None)")
 
 # What each function runs first, and the clients that first call creates.
-# The API's first request may be any route: every endpoint is loaded.
+# The API's routes are in three modules (chalicelib.api.*endpoints): its first
+# request loads the one it needs.
 FIRST = "s = app.services(); first = [{services}] + [s.clients.client(n) for n in {clients!r}]"
 PATHS: dict[str, tuple[str, tuple[str, ...]]] = {
     "authorizer": (f"import app; first = {AUTHORIZE}", ()),
     "API, first GET /jobs/{id}": ("import app; app.endpoints.get_job; " + FIRST.format(
         services="s.jobs, s.fanout", clients=("dynamodb",)), ("dynamodb",)),
+    "API, first GET /jobs (a list)": ("import app; app.list_endpoints.list_all_jobs; "
+                                      + FIRST.format(services="s.lister",
+                                                     clients=("dynamodb",)), ("dynamodb",)),
     "API, first POST /jobs": ("import app; app.endpoints.submit_job; " + FIRST.format(
         services="s.jobs", clients=("dynamodb", "stepfunctions")),
         ("dynamodb", "stepfunctions")),

@@ -1,14 +1,13 @@
 """A parent's children in its answers: the first level in GET /jobs/{id},
-CloudSigma's nested `children` with `?children=tree&depth=N`, and
-GET /jobs/{id}/children, which pages through any number of them."""
+and CloudSigma's nested `children` with `?children=tree&depth=N`
+(GET /jobs/{id}/children, which pages through any number of them, is a
+list: chalicelib.api.listing)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.listing import ListParams
 from chalicelib.api.requests import JobQuery
-from chalicelib.errors import BadRequest
 from chalicelib.fanout import FanOut
 from chalicelib.models import Job
 from chalicelib.views import job_view
@@ -44,12 +43,3 @@ def _nest(view: dict[str, Any], job: Job, levels: int, fanout: FanOut, raw_resul
     # CloudSigma lists every child; here a big family is paged instead.
     view["children_truncated"] = len(shown) < (job.child_total or 0)
     return view
-
-
-def children_params(params: ListParams, parent_id: str) -> ListParams:
-    """GET /jobs/{id}/children is GET /jobs with parent_id set."""
-    if params.parent_id not in (None, parent_id):
-        raise BadRequest("parent_id: the path already names the parent",
-                         details={"path": "parent_id"})
-    # Children of a transient parent are transient too: list them all.
-    return params.model_copy(update={"parent_id": parent_id, "transient": True})

@@ -1,25 +1,25 @@
-"""What each route does, given its request. app.py registers the routes and
-imports this module on the API function's first request, so the authorizer,
-the worker and the other functions (the same app.py, deployed five times)
-never load the request models, the query planner or the views."""
+"""What each route on one job does, given its request. app.py registers the
+routes and imports this module on the API function's first such request, so
+the authorizer, the worker and the other functions (the same app.py,
+deployed five times) never load the request models or the views. Listing
+(the query language, its planner) is in list_endpoints, the multipart upload
+form in upload_endpoints: a first GET /jobs/{id} loads neither."""
 
 from __future__ import annotations
 
 from chalice.app import Request, Response
 
 from chalicelib.api.auth import raw_result_allowed
-from chalicelib.api.children import children_params, with_children
+from chalicelib.api.children import with_children
 from chalicelib.api.files import (
     download_query,
     download_response,
     log_response,
     submission_body,
 )
-from chalicelib.api.listing import list_jobs, list_params
 from chalicelib.api.removal import delete_query, result_query, result_response
 from chalicelib.api.requests import caller_of, idempotency_key, job_query, submit_request
 from chalicelib.api.responses import json_response, translate_errors
-from chalicelib.api.upload_form import upload_form
 from chalicelib.views import job_schema, job_view
 from chalicelib.wiring import services
 
@@ -40,24 +40,9 @@ def submit_job(request: Request) -> Response:
 
 
 @translate_errors
-def upload_file(request: Request) -> Response:
-    submit, incoming = upload_form(request, services().settings.upload_max_bytes)
-    submission = services().jobs.submit(submit, caller_of(request), idempotency_key(request),
-                                        incoming)
-    status = 202 if submission.created else 200
-    return json_response({"job_id": submission.job.id}, status,
-                         {"Location": f"/jobs/{submission.job.id}"})
-
-
-@translate_errors
 def download_file(request: Request, job_id: str) -> Response:
     query = download_query(request)
     return download_response(services().downloads.claim(job_id, query.auth_token, query.wait))
-
-
-@translate_errors
-def list_all_jobs(request: Request) -> Response:
-    return json_response(list_jobs(list_params(request), caller_of(request), services().lister))
 
 
 @translate_errors
@@ -97,14 +82,6 @@ def get_job_result(request: Request, job_id: str) -> Response:
         found = services().jobs.get(job_id, caller)
         job = found if found.state.is_terminal else None
     return result_response(job, raw_result_allowed(query.raw_result, caller, job))
-
-
-@translate_errors
-def list_children(request: Request, job_id: str) -> Response:
-    caller = caller_of(request)
-    services().jobs.get(job_id, caller, load_result=False)  # 404 unless visible
-    params = children_params(list_params(request), job_id)
-    return json_response(list_jobs(params, caller, services().lister))
 
 
 @translate_errors

@@ -154,3 +154,12 @@ def list_jobs(params: ListParams, caller: Caller, lister: JobLister) -> Any:
         return project(job_view(page.jobs[0], raw_result=params.raw_result), select)
     total = lister.count(query, caller) if params.total else None
     return envelope(lister.page(query, caller), params, select, total)
+
+
+def children_params(params: ListParams, parent_id: str) -> ListParams:
+    """GET /jobs/{id}/children is GET /jobs with parent_id set."""
+    if params.parent_id not in (None, parent_id):
+        raise BadRequest("parent_id: the path already names the parent",
+                         details={"path": "parent_id"})
+    # Children of a transient parent are transient too: list them all.
+    return params.model_copy(update={"parent_id": parent_id, "transient": True})

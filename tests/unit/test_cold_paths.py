@@ -44,8 +44,17 @@ def test_the_background_functions_never_load_the_api() -> None:
         assert not modules & API_ONLY, (function, modules & API_ONLY)
 
 
-def test_the_api_function_loads_its_endpoints_and_not_the_worker() -> None:
-    modules = set(probe(PATHS["API, first POST /jobs"][0])["modules"])
+def test_the_api_loads_per_route_family_and_never_the_worker() -> None:
+    get = set(probe(PATHS["API, first GET /jobs/{id}"][0])["modules"])
+    post = set(probe(PATHS["API, first POST /jobs"][0])["modules"])
+    listing = set(probe(PATHS["API, first GET /jobs (a list)"][0])["modules"])
+    upload = set(probe("import app; first = app.upload_endpoints.upload_file")["modules"])
+    query_language = {"chalicelib.listing", "chalicelib.query", "chalicelib.api.listing", "re2"}
 
-    assert modules >= API_ONLY
-    assert "chalicelib.worker" not in modules
+    for modules in (get, post):
+        assert {"chalicelib.api.endpoints", "chalicelib.views"} <= modules
+        assert not modules & (query_language | {"python_multipart"})
+    assert query_language <= listing and "chalicelib.api.endpoints" not in listing
+    assert "python_multipart" in upload
+    for modules in (get, post, listing, upload):
+        assert "chalicelib.worker" not in modules
