@@ -196,9 +196,10 @@ def build_section(medians: dict[str, dict[str, float]], samples: dict[str, Any],
             f"`boto3.DEFAULT_SESSION is None`: {probed['boto3_default_session_is_none']}, "
             f"`chalicelib.wiring._services is None`: {probed['wiring_services_is_none']}.",
             "`import app` loads chalice and the authorizer's code only; each function imports "
-            "what it runs on its first call. The API function still loads pydantic, boto3 "
-            "and every endpoint on its first request: its row is the cold start a client "
-            "of the API waits for.",
+            "what it runs on its first call. The API function loads pydantic, boto3 and "
+            "the endpoints of the route family its first request needs (one job, lists, "
+            "or the upload form): its rows are the cold starts a client of the API waits "
+            "for.",
             f"Slowest cold path against its floor: {worst['function']}, "
             f"{worst['vs_floor']:.2f}x. The issue's 1.3x aim is for `import app`; on the "
             "cold paths the gap to a bare function is our pydantic models, the constraint "
