@@ -120,12 +120,9 @@ class Blobs:
     def read_unless_over(self, key: str, limit: int) -> bytes | int | None:
         """The object's bytes when it has at most `limit` of them; otherwise
         its size, its body left unread. None when missing. One GetObject."""
-        try:
-            answer = self._client.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if _code(exc) in MISSING_CODES:
-                return None
-            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
+        answer = self._get(key)
+        if answer is None:
+            return None
         size = int(answer["ContentLength"])
         if size > limit:
             answer["Body"].close()
@@ -134,12 +131,18 @@ class Blobs:
 
     def open(self, key: str) -> Any:
         """The object's body as a stream (botocore StreamingBody), or None."""
+        answer = self._get(key)
+        return None if answer is None else answer["Body"]
+
+    def _get(self, key: str) -> dict[str, Any] | None:
+        """GetObject's answer, or None when the object is missing."""
         try:
-            return self._client.get_object(Bucket=self._bucket, Key=key)["Body"]
+            answer: dict[str, Any] = self._client.get_object(Bucket=self._bucket, Key=key)
         except ClientError as exc:
             if _code(exc) in MISSING_CODES:
                 return None
             raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
+        return answer
 
     def head(self, key: str) -> ObjectFacts | None:
         try:

@@ -68,12 +68,17 @@ def deployed_answer(kind: str, headers: dict[str, Any],
     return answer
 
 
+@cache
+def route_matcher(app: Chalice) -> RouteMatcher:
+    return RouteMatcher(list(app.routes))
+
+
 def has_route(app: Chalice, method: str, path: str) -> bool:
     """Whether API Gateway would pass this request on: a route has the path and
     the method. OPTIONS only where a view declares CORS (API Gateway then
     answers the preflight itself); we declare none."""
     try:
-        route = RouteMatcher(list(app.routes)).match_route(path).route
+        route = route_matcher(app).match_route(path).route
     except ValueError:
         return False
     views = app.routes[route]

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import boto3
 from chalice.test import Client
 from requests.structures import CaseInsensitiveDict
 
@@ -17,6 +18,7 @@ from chalicelib.authn import mint
 from chalicelib.sweeper import Sweeper
 from chalicelib.wiring import services
 from local.emulated import LOCAL_JWT_SECRET
+from local.provision import Provisioned, load_template
 
 TERMINAL = {"SUCCESS", "FAILED", "ABORTED"}
 
@@ -132,3 +134,17 @@ def sweeper_at(clock: Callable[[], float]) -> Sweeper:
     wired = services()
     return Sweeper(wired.store, wired.workflow, wired.fanout, wired.settings, clock,
                    wired.worker)
+
+
+def state_machine_with_run_timeout(aws: Provisioned, seconds: int) -> str:
+    machine = load_template()["Resources"]["JobsStateMachine"]["Properties"]
+    definition = machine["Definition"]
+    definition["States"]["Run"]["TimeoutSeconds"] = seconds
+    worker_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{aws.worker_function}"
+    sfn = boto3.client("stepfunctions")
+    role = sfn.describe_state_machine(stateMachineArn=aws.state_machine_arn)["roleArn"]
+    created = sfn.create_state_machine(
+        name="jobs-short-timeout", roleArn=role,
+        definition=json.dumps(definition).replace("${WorkerArn}", worker_arn),
+    )
+    return str(created["stateMachineArn"])

@@ -3,10 +3,7 @@ the template's own definition, with only the task timeout shortened."""
 
 from __future__ import annotations
 
-import json
 import uuid
-
-import boto3
 
 from chalicelib.caller import Caller
 from chalicelib.clock import system_clock
@@ -15,23 +12,9 @@ from chalicelib.registry import registry
 from chalicelib.service import JobService
 from chalicelib.wiring import services
 from chalicelib.workflow import Workflow
-from local.provision import Provisioned, load_template
-from tests.helpers import wait_until
+from local.provision import Provisioned
+from tests.helpers import state_machine_with_run_timeout, wait_until
 from tests.methods_for_tests import gate
-
-
-def state_machine_with_run_timeout(aws: Provisioned, seconds: int) -> str:
-    machine = load_template()["Resources"]["JobsStateMachine"]["Properties"]
-    definition = machine["Definition"]
-    definition["States"]["Run"]["TimeoutSeconds"] = seconds
-    worker_arn = f"arn:aws:lambda:us-east-1:123456789012:function:{aws.worker_function}"
-    sfn = boto3.client("stepfunctions")
-    role = sfn.describe_state_machine(stateMachineArn=aws.state_machine_arn)["roleArn"]
-    created = sfn.create_state_machine(
-        name="jobs-short-timeout", roleArn=role,
-        definition=json.dumps(definition).replace("${WorkerArn}", worker_arn),
-    )
-    return str(created["stateMachineArn"])
 
 
 def test_a_task_that_times_out_fails_the_job_with_the_reason(aws: Provisioned) -> None:

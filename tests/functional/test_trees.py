@@ -20,8 +20,14 @@ from chalicelib.tree import child_id
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
-from tests.functional.test_execution_timeout import state_machine_with_run_timeout
-from tests.helpers import CallRecorder, JobsClient, is_finished, sweeper_at, wait_until
+from tests.helpers import (
+    CallRecorder,
+    JobsClient,
+    is_finished,
+    state_machine_with_run_timeout,
+    sweeper_at,
+    wait_until,
+)
 from tests.methods_for_tests import gate
 
 
@@ -452,12 +458,10 @@ def test_a_thousand_children_complete_with_exact_call_counts(jobs: JobsClient) -
 def history_events(job_id: str) -> int:
     """The whole history of a finished job's execution (the record says SUCCESS
     a moment before Step Functions writes its last events)."""
-    sfn = services().clients.stepfunctions
-    machine = services().settings.state_machine_arn
-    arn = machine.replace(":stateMachine:", ":execution:") + f":{job_id}"
-    wait_until(lambda: sfn.describe_execution(executionArn=arn)["status"],
-               lambda status: status != "RUNNING")
-    pages = sfn.get_paginator("get_execution_history").paginate(executionArn=arn)
+    workflow = services().workflow
+    wait_until(lambda: workflow.status(job_id), lambda status: status == "SUCCEEDED")
+    pages = services().clients.stepfunctions.get_paginator("get_execution_history").paginate(
+        executionArn=workflow.execution_arn(job_id))
     return sum(len(page["events"]) for page in pages)
 
 
