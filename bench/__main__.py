@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -48,9 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     context = Context(quick=args.quick)
     benchmarks = select(args.only)
     started = time.perf_counter()
-    aside = start_aside(benchmarks, args) if not args.serial else None
+    aside = start_aside(benchmarks, args.quick) if not args.serial else None
     here = [b for b in benchmarks if aside is None or b.name != PARALLEL]
     failed = [b.name for b in here if not run_one(b, context)]
+    if aside is not None:
+        for benchmark in here:  # their timings are taken beside the trees process
+            context.results[benchmark.name].notes.append(
+                f"Ran while the {PARALLEL} benchmark ran in a process of its own on the other "
+                "core: its times share the machine with it.")
     if aside is not None:
         failed += collect_aside(aside, context)
         # The report keeps the suite's order.
@@ -73,14 +79,14 @@ class Aside:
     out: Path
 
 
-def start_aside(benchmarks: list[Benchmark], args: argparse.Namespace) -> Aside | None:
+def start_aside(benchmarks: list[Benchmark], quick: bool) -> Aside | None:
     """Start the trees benchmark in its own process, if it runs with others."""
     names = [b.name for b in benchmarks]
     if PARALLEL not in names or len(names) == 1:
         return None
     out = Path(tempfile.mkdtemp(prefix="bench-trees-"))
     command = [sys.executable, "-m", "bench", "--only", PARALLEL, "--serial", "--out", str(out)]
-    if args.quick:
+    if quick:
         command.append("--quick")
     print(f"[bench] {PARALLEL}: in a process of its own ({out})", flush=True)
     return Aside(subprocess.Popen(command, cwd=ROOT), out)
@@ -94,6 +100,8 @@ def collect_aside(aside: Aside, context: Context) -> list[str]:
     except (OSError, KeyError, ValueError) as exc:
         section = Section(name=PARALLEL, title=f"{PARALLEL} (FAILED)", how="",
                           notes=[f"failed: {exc!r}"], data={"error": repr(exc)})
+    finally:
+        shutil.rmtree(aside.out, ignore_errors=True)
     section.notes.append("Ran in a process of its own, on the second core, while the other "
                          "benchmarks ran: its times share the machine with them.")
     context.results[PARALLEL] = section

@@ -16,13 +16,14 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from local.emulated import FAKE_CREDENTIALS, LOCAL_JWT_SECRET
+
 ROOT = Path(__file__).resolve().parent.parent
-SECRET = "cold-path-probe-secret-of-32-bytes-at-least"
 ENVIRONMENT = {
     "JOBS_TABLE": "jobs", "JOBS_BUCKET": "files",
     "JOBS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
-    "JOBS_JWT_SECRET": SECRET, "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+    "JOBS_JWT_SECRET": LOCAL_JWT_SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+    **FAKE_CREDENTIALS,
 }
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/jobs"
 AUTHORIZE = ("app.jwt_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', "
@@ -31,25 +32,23 @@ AUTHORIZE = ("app.jwt_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', 
 # What each function runs first, and the clients that first call creates.
 # The API's routes are in three modules (chalicelib.api.*endpoints): its first
 # request loads the one it needs.
-FIRST = "s = app.services(); first = [{services}] + [s.clients.client(n) for n in {clients!r}]"
+def path(prefix: str, services: str, clients: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
+    statements = (f"{prefix}s = app.services(); first = [{services}] + "
+                  f"[s.clients.client(n) for n in {clients!r}]")
+    return statements, clients
+
+
 PATHS: dict[str, tuple[str, tuple[str, ...]]] = {
     "authorizer": (f"import app; first = {AUTHORIZE}", ()),
-    "API, first GET /jobs/{id}": ("import app; app.endpoints.get_job; " + FIRST.format(
-        services="s.jobs, s.fanout", clients=("dynamodb",)), ("dynamodb",)),
-    "API, first GET /jobs (a list)": ("import app; app.list_endpoints.list_all_jobs; "
-                                      + FIRST.format(services="s.lister",
-                                                     clients=("dynamodb",)), ("dynamodb",)),
-    "API, first POST /jobs": ("import app; app.endpoints.submit_job; " + FIRST.format(
-        services="s.jobs", clients=("dynamodb", "stepfunctions")),
-        ("dynamodb", "stepfunctions")),
-    "worker, first leaf job": ("import app; " + FIRST.format(
-        services="s.worker", clients=("dynamodb", "s3")), ("dynamodb", "s3")),
-    "sweeper": ("import app; " + FIRST.format(
-        services="s.sweeper", clients=("dynamodb", "stepfunctions")),
-        ("dynamodb", "stepfunctions")),
-    "upload events": ("import app; " + FIRST.format(
-        services="s.uploads", clients=("dynamodb", "s3", "stepfunctions")),
-        ("dynamodb", "s3", "stepfunctions")),
+    "API, first GET /jobs/{id}": path("import app; app.endpoints.get_job; ",
+                                      "s.jobs, s.fanout", ("dynamodb",)),
+    "API, first GET /jobs (a list)": path("import app; app.list_endpoints.list_all_jobs; ",
+                                          "s.lister", ("dynamodb",)),
+    "API, first POST /jobs": path("import app; app.endpoints.submit_job; ", "s.jobs",
+                                  ("dynamodb", "stepfunctions")),
+    "worker, first leaf job": path("import app; ", "s.worker", ("dynamodb", "s3")),
+    "sweeper": path("import app; ", "s.sweeper", ("dynamodb", "stepfunctions")),
+    "upload events": path("import app; ", "s.uploads", ("dynamodb", "s3", "stepfunctions")),
 }
 
 
@@ -77,7 +76,7 @@ def probe(statements: str) -> dict[str, Any]:
     when it is a plain dict (the authorizer's policy)."""
     from chalicelib.authn import mint
 
-    token = mint(SECRET, "default", "prober", ["TENANT_ADMIN"])
+    token = mint(LOCAL_JWT_SECRET, "default", "prober", ["TENANT_ADMIN"])
     env = {**os.environ, **ENVIRONMENT, "PROBE_TOKEN": token}
     out = subprocess.run([sys.executable, "-c", PROBE.format(statements=statements)],
                          cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout

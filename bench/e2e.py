@@ -119,4 +119,4 @@ def local_server() -> Iterator[LocalServer]:
         # demo.echo is not long-running: it runs on the Express machine.
         express = next(arn for name, arn in machines.items() if name.endswith("-express"))
         yield LocalServer(running.url, sfn, express,
-                          {"Authorization": f"Bearer {running.admin_token}"})
+                          {"Authorization": str(running.http.headers["Authorization"])})

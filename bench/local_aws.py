@@ -13,14 +13,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 from chalicelib.authn import mint
 from local.emulated import LOCAL_JWT_SECRET, emulated_aws
 
-# The benchmarks call the API as an admin of the default tenant.
-BENCH_AUTH = {"Authorization": "Bearer " + mint(LOCAL_JWT_SECRET, "default", "bench",
-                                                ["TENANT_ADMIN"], 24 * 3600)}
+
+@cache
+def bench_auth() -> dict[str, str]:
+    """The benchmarks call the API as an admin of the default tenant."""
+    return {"Authorization": "Bearer " + mint(LOCAL_JWT_SECRET, "default", "bench",
+                                              ["TENANT_ADMIN"], 24 * 3600)}
 
 
 @dataclass
@@ -50,7 +54,7 @@ class LocalAws:
     def request(self, method: str, path: str, body: Any = None) -> Answer:
         payload = json.dumps(body) if body is not None else b""
         response = self.http.http.request(
-            method, path, headers={"Content-Type": "application/json", **BENCH_AUTH},
+            method, path, headers={"Content-Type": "application/json", **bench_auth()},
             body=payload
         )
         text = response.body.decode() if response.body else ""

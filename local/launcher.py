@@ -30,10 +30,6 @@ class RunningServer:
     output: list[str]  # everything it printed (the banner, then its log)
     http: requests.Session  # sends the admin token the server printed
 
-    @property
-    def admin_token(self) -> str:
-        return str(self.http.headers["Authorization"]).removeprefix("Bearer ")
-
 
 @contextmanager
 def running_server(start_timeout: float = 120) -> Iterator[RunningServer]:
