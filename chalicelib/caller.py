@@ -39,5 +39,3 @@ class Caller:
             return False
         return self.sees_whole_tenant or job.user_id == self.user_id
 
-
-DEFAULT_TENANT = "default"

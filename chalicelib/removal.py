@@ -81,8 +81,13 @@ class Removal:
         the stamp, at most MAX_PER_REQUEST of them."""
         before = keys.created_key(iso(created_before), "") if created_before is not None \
             else None
+        terminal = [JobState(state) for state in sorted(TERMINAL_STATES)]
+        # A tenant's index keys on the state: a pass each. A user's does not:
+        # one pass over the user's jobs, filtered on all three.
+        passes = [[state] for state in terminal] if caller.sees_whole_tenant else [terminal]
+        user_id = None if caller.sees_whole_tenant else caller.user_id
         deleted = 0
-        for state in sorted(TERMINAL_STATES):
+        for states in passes:
             # Paged by the index's own keys, never re-queried from the start:
             # an index lags its table, and would answer deleted jobs again.
             start: dict[str, Any] | None = None
@@ -91,8 +96,7 @@ class Removal:
                 if budget <= 0:
                     return Removed(deleted, more=True)
                 ids, start = self._store.terminal_ids(
-                    caller.tenant_id, JobState(state), before, min(PAGE, budget), start,
-                    None if caller.sees_whole_tenant else caller.user_id)
+                    caller.tenant_id, states, before, min(PAGE, budget), start, user_id)
                 self._remove_objects(ids)
                 self._store.delete_many(ids)
                 deleted += len(ids)

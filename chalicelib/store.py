@@ -253,17 +253,19 @@ class JobStore:
         """Remove records by id (BatchWriteItem, 25 a call); missing ones are fine."""
         self._batch_write([{"DeleteRequest": {"Key": _key(job_id)}} for job_id in job_ids])
 
-    def terminal_ids(self, tenant_id: str, state: JobState, created_before: str | None,
+    def terminal_ids(self, tenant_id: str, states: list[JobState], created_before: str | None,
                      limit: int, start_key: dict[str, Any] | None = None,
                      user_id: str | None = None,
                      ) -> tuple[list[str], dict[str, Any] | None]:
-        """A page of ids of a tenant's jobs in a terminal state, oldest first
-        (by_tenant_state; for one user, by_tenant_user filtered on the state),
-        and where the next page starts (None: no more)."""
+        """A page of ids of a tenant's jobs in terminal states, oldest first, and
+        where the next page starts (None: no more). For a tenant, one state a
+        query (by_tenant_state keys on it); for one user, every state in one
+        query of by_tenant_user, filtered, so the user's jobs are read once."""
         values: dict[str, Any] = {}
         request: dict[str, Any] = {"TableName": self._table, "ProjectionExpression": "id",
                                    "Limit": limit}
         if user_id is None:
+            (state,) = states
             request["IndexName"] = keys.BY_TENANT_STATE
             condition = "tenant_state = :key"
             values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
@@ -271,9 +273,11 @@ class JobStore:
             request["IndexName"] = keys.BY_TENANT_USER
             condition = "tenant_user = :key"
             values[":key"] = {"S": keys.tenant_user(tenant_id, user_id)}
-            request["FilterExpression"] = "#state = :state"
+            names = [f":state{n}" for n in range(len(states))]
+            request["FilterExpression"] = f"#state IN ({', '.join(names)})"
             request["ExpressionAttributeNames"] = {"#state": "state"}
-            values[":state"] = items.state_value(state)
+            values.update({name: items.state_value(s) for name, s in zip(names, states,
+                                                                           strict=True)})
         if created_before is not None:
             condition += " AND created_key < :before"
             values[":before"] = {"S": created_before}
@@ -281,7 +285,7 @@ class JobStore:
         request["ExpressionAttributeValues"] = values
         if start_key:
             request["ExclusiveStartKey"] = start_key
-        with self._translated(state.value):
+        with self._translated(",".join(state.value for state in states)):
             answer = self._client.query(**request)
         return [item["id"]["S"] for item in answer.get("Items", [])], \
             answer.get("LastEvaluatedKey")

@@ -93,6 +93,7 @@ def run_matrix(call: Call) -> Matrix:
     parent = m.submit("owner", "demo.fanout", {"count": 2})
     m.wait(parent)
     children = m.ask("owner", "GET", f"/jobs/{parent}/children").body["records"]
+    assert len(children) == 2  # else the scan below would check fewer ids than it should
     m.owned |= {child["id"] for child in children}
     ann_jobs = {secret_job, parent}
 

@@ -98,7 +98,7 @@ def test_an_rs256_token_is_verified_against_the_identity_providers_keys() -> Non
     hs256_forgery = jwt.encode(claims, "guess", algorithm="HS256")
 
     assert (caller.tenant_id, caller.user_id) == ("acme", "ann")
-    with pytest.raises(InvalidToken):
+    with pytest.raises(InvalidToken, match="InvalidAlgorithmError"):
         verifier.principal(f"Bearer {hs256_forgery}")  # only RS256 is accepted
     wrong_audience = jwt.encode({**claims, "aud": "other"}, key, algorithm="RS256",
                                 headers={"kid": "k1"})

@@ -11,7 +11,7 @@ from typing import Any
 from chalicelib.blobs import result_key
 from chalicelib.wiring import services
 from local.provision import Provisioned
-from tests.helpers import JobsClient
+from tests.helpers import CallRecorder, JobsClient, token_for
 from tests.methods_for_tests import gate
 
 
@@ -156,3 +156,19 @@ def test_concurrent_consumers_of_one_result_have_exactly_one_winner(
     winners = [a for a in answers if a.status == 200]
     assert len(winners) == 1 and winners[0].body["result"] == {"prize": 1}
     assert sorted(a.status for a in answers) == [200] + [404] * 19
+
+
+def test_a_users_finished_jobs_are_found_with_one_query(jobs: JobsClient) -> None:
+    ann = jobs.as_caller(token_for(user="ann", roles=()))
+    bob = jobs.as_caller(token_for(user="bob", roles=()))
+    anns = [finished_job(ann), finished_job(ann, "demo.fail", {})]
+    bobs = finished_job(bob)
+    queries = CallRecorder(services().clients.dynamodb)
+
+    answer = ann.request("DELETE", "/jobs")
+
+    assert answer.body == {"deleted": 2, "more": False}
+    # The user's index does not key on the state: all three in one pass, not three.
+    assert queries.names().count("Query") == 1
+    assert all(ann.get(job["id"]).status == 404 for job in anns)
+    assert bob.get(bobs["id"]).status == 200
