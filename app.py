@@ -15,7 +15,7 @@ from chalice.app import AuthRequest
 
 from chalicelib.api.auth import authorize
 from chalicelib.lazy import LazyModule
-from chalicelib.wiring import services
+from chalicelib.wiring import services, verifier
 
 if TYPE_CHECKING:
     from chalicelib.api import endpoints, list_endpoints, upload_endpoints
@@ -39,7 +39,7 @@ JSON = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
 
 @app.authorizer(ttl_seconds=0)  # no caching: an expired token is refused at once
 def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
-    return authorize(auth_request, services().verifier)
+    return authorize(auth_request, verifier())
 
 
 @app.route("/health", methods=["GET"])

@@ -70,14 +70,18 @@ print(json.dumps({{"seconds": elapsed, "modules": sorted(sys.modules),
 """
 
 
-def probe(statements: str) -> dict[str, Any]:
-    """Run `statements` in a fresh interpreter from the repo root: the seconds
-    they took, every module loaded afterwards, and the first call's answer
-    when it is a plain dict (the authorizer's policy)."""
+def probe(statements: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run `statements` in a fresh interpreter from the repo root, with
+    `environment` (default ENVIRONMENT) as its only JOBS_* settings: the
+    seconds they took, every module loaded afterwards, and the first call's
+    answer when it is a plain dict (the authorizer's policy)."""
     from chalicelib.authn import mint
 
     token = mint(LOCAL_JWT_SECRET, "default", "prober", ["TENANT_ADMIN"])
-    env = {**os.environ, **ENVIRONMENT, "PROBE_TOKEN": token}
+    inherited = {name: value for name, value in os.environ.items()
+                 if not name.startswith("JOBS_")}
+    env = {**inherited, **(ENVIRONMENT if environment is None else environment),
+           "PROBE_TOKEN": token}
     out = subprocess.run([sys.executable, "-c", PROBE.format(statements=statements)],
                          cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
     result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])

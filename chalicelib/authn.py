@@ -13,6 +13,7 @@ wrong is one error, whose reason goes to our log, never to the client.
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,15 @@ class TokenSettings:
     jwks_url: str = ""
     issuer: str = ""
     audience: str = ""
+
+    @classmethod
+    def from_env(cls) -> TokenSettings:
+        """Only the token variables: the authorizer reads no table, bucket or
+        state machine, so it does not depend on their settings."""
+        return cls(secret=os.environ.get("JOBS_JWT_SECRET", ""),
+                   jwks_url=os.environ.get("JOBS_JWKS_URL", ""),
+                   issuer=os.environ.get("JOBS_JWT_ISSUER", ""),
+                   audience=os.environ.get("JOBS_JWT_AUDIENCE", ""))
 
     @property
     def configured(self) -> bool:

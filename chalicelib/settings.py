@@ -50,12 +50,7 @@ class Settings:
     # POST /_upload goes through API Gateway and Lambda (6 MB payloads, and
     # binary bodies are base64-encoded on the way): bigger files go S3 direct.
     upload_max_bytes: int = 4 * 1024 * 1024
-    # Bearer tokens (chalicelib.authn): an HS256 secret, or an identity
-    # provider's JWKS URL (RS256), optionally with the issuer and audience.
-    jwt_secret: str = ""
-    jwks_url: str = ""
-    jwt_issuer: str = ""
-    jwt_audience: str = ""
+    # Bearer tokens have settings of their own: chalicelib.authn.TokenSettings.
     # Signs paging tokens. Set JOBS_TOKEN_SECRET per stage; the default only
     # suits the local server and tests (tokens from it are forgeable).
     token_secret: bytes = b"local-development-only"
@@ -88,10 +83,6 @@ class Settings:
             upload_url_seconds=int(os.environ.get("JOBS_UPLOAD_URL_SECONDS", 3600)),
             upload_grace_seconds=int(os.environ.get("JOBS_UPLOAD_GRACE_SECONDS", 300)),
             upload_max_bytes=int(os.environ.get("JOBS_UPLOAD_MAX_BYTES", 4 * 1024 * 1024)),
-            jwt_secret=os.environ.get("JOBS_JWT_SECRET", ""),
-            jwks_url=os.environ.get("JOBS_JWKS_URL", ""),
-            jwt_issuer=os.environ.get("JOBS_JWT_ISSUER", ""),
-            jwt_audience=os.environ.get("JOBS_JWT_AUDIENCE", ""),
             token_secret=os.environ.get("JOBS_TOKEN_SECRET", "local-development-only").encode(),
         )
 

@@ -87,14 +87,6 @@ class Services:
         return registry
 
     @built_once
-    def verifier(self) -> TokenVerifier:
-        from chalicelib.authn import TokenSettings, TokenVerifier
-
-        settings = self.settings
-        return TokenVerifier(TokenSettings(settings.jwt_secret, settings.jwks_url,
-                                           settings.jwt_issuer, settings.jwt_audience))
-
-    @built_once
     def store(self) -> JobStore:
         from chalicelib.store import JobStore
 
@@ -169,6 +161,19 @@ class Services:
 
 _lock = threading.Lock()
 _services: Services | None = None
+_verifier: TokenVerifier | None = None
+
+
+def verifier() -> TokenVerifier:
+    """The authorizer's token verifier: built from the token settings alone,
+    so the authorizer function needs no other configuration."""
+    from chalicelib.authn import TokenSettings, TokenVerifier
+
+    global _verifier
+    with _lock:
+        if _verifier is None:
+            _verifier = TokenVerifier(TokenSettings.from_env())
+        return _verifier
 
 
 def services() -> Services:
@@ -180,6 +185,6 @@ def services() -> Services:
 
 
 def reset() -> None:
-    global _services
+    global _services, _verifier
     with _lock:
-        _services = None
+        _services = _verifier = None

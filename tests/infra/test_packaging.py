@@ -67,6 +67,8 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
         assert variables["JOBS_TABLE"] == {"Fn::Sub": table}
         assert "stateMachine:jobapi-${Stage}-jobs" in variables["JOBS_STATE_MACHINE_ARN"]["Fn::Sub"]
         assert function["Role"]["Fn::Sub"].rsplit("/", 1)[1] in roles
+    jwt_auth = packaged["Resources"]["JwtAuth"]["Properties"]["Environment"]["Variables"]
+    assert "jwt-secret" in jwt_auth["JOBS_JWT_SECRET"]["Fn::Sub"]
 
 
 def test_only_the_files_buckets_upload_events_reach_upload_landed(

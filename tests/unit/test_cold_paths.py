@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.cold_paths import AUTHORIZE, PATHS, packages, probe
+from bench.cold_paths import AUTHORIZE, ENVIRONMENT, PATHS, packages, probe
 
 HEAVY = {"pydantic", "pydantic_core", "boto3", "botocore", "jwt"}
 API_ONLY = {"chalicelib.api.endpoints", "chalicelib.listing", "chalicelib.query",
@@ -20,9 +20,11 @@ def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:
 
 
 def test_a_cold_authorizer_decides_without_pydantic_or_boto3() -> None:
-    allowed = probe(PATHS["authorizer"][0])
+    # It needs the token secret only: no table, bucket or state machine settings.
+    only_the_secret = {"JOBS_JWT_SECRET": ENVIRONMENT["JOBS_JWT_SECRET"]}
+    allowed = probe(PATHS["authorizer"][0], only_the_secret)
     denied = probe("import app; first = " + AUTHORIZE.replace(
-        "os.environ['PROBE_TOKEN']", "'not-a-jwt'"))
+        "os.environ['PROBE_TOKEN']", "'not-a-jwt'"), only_the_secret)
 
     # Chalice denies with an Allow on no resource (AuthResponse(routes=[])).
     assert statement(allowed)["Effect"] == "Allow" and statement(allowed)["Resource"]
