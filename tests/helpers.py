@@ -31,25 +31,24 @@ class Answer:
 
 
 def token_for(tenant: str = "default", user: str = "tester",
-              roles: tuple[str, ...] = ("TENANT_ADMIN",), seconds: int = 3600) -> str:
-    """A bearer token signed with the local secret (what the tests' stage uses)."""
-    return mint(LOCAL_JWT_SECRET, tenant, user, list(roles), seconds)
+              roles: tuple[str, ...] = ("TENANT_ADMIN",), seconds: int = 3600,
+              secret: str = LOCAL_JWT_SECRET) -> str:
+    """A bearer token, signed by default with the local secret (what the tests' stage uses)."""
+    return mint(secret, tenant, user, list(roles), seconds)
 
 
 class JobsClient:
     """Calls the API as one principal: by default a TENANT_ADMIN of the
     default tenant (what every caller was before authentication)."""
 
-    def __init__(self, client: Client, token: str | None = None) -> None:
+    def __init__(self, client: Client, token: str | None = "") -> None:
+        """`token`: "" for the default caller, None for no Authorization at all."""
         self._client = client
-        self._auth = {"Authorization": f"Bearer {token or token_for()}"}
+        self._auth = {} if token is None else {"Authorization": f"Bearer {token or token_for()}"}
 
     def as_caller(self, token: str | None) -> JobsClient:
         """The same API, called with `token` (None: with no Authorization)."""
-        other = JobsClient(self._client, token)
-        if token is None:
-            other._auth = {}
-        return other
+        return JobsClient(self._client, token)
 
     def request(self, method: str, path: str, body: Any = None, raw: str | None = None,
                 headers: dict[str, str] | None = None) -> Answer:

@@ -13,8 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.authn import mint
-from local.emulated import LOCAL_JWT_SECRET
+from tests.helpers import token_for
 
 CANARY = "canary-s3cr3t-value-7f3a9c"
 TENANT, OTHER_TENANT = "acme", "globex"
@@ -31,20 +30,15 @@ class Reply:
 Call = Callable[[str, str, str | None, Any], Reply]
 
 
-def token(tenant: str, user: str, roles: list[str], secret: str = LOCAL_JWT_SECRET,
-          seconds: int = 3600) -> str:
-    return mint(secret, tenant, user, roles, seconds)
-
-
 IDENTITIES: dict[str, str | None] = {
-    "owner": token(TENANT, "ann", []),
-    "same_tenant_user": token(TENANT, "bob", ["USER"]),
-    "tenant_admin": token(TENANT, "tina", ["TENANT_ADMIN"]),
-    "other_tenant_admin": token(OTHER_TENANT, "olga", ["TENANT_ADMIN"]),
-    "full_admin": token("ops", "root", ["FULL_ADMIN"]),
+    "owner": token_for(TENANT, "ann", ()),
+    "same_tenant_user": token_for(TENANT, "bob", ("USER",)),
+    "tenant_admin": token_for(TENANT, "tina", ("TENANT_ADMIN",)),
+    "other_tenant_admin": token_for(OTHER_TENANT, "olga", ("TENANT_ADMIN",)),
+    "full_admin": token_for("ops", "root", ("FULL_ADMIN",)),
     "no_token": None,
-    "bad_signature": token(TENANT, "ann", [], secret="another-stage-secret-" * 3),
-    "expired": token(TENANT, "ann", [], seconds=-3600),
+    "bad_signature": token_for(TENANT, "ann", (), secret="another-stage-secret-" * 3),
+    "expired": token_for(TENANT, "ann", (), seconds=-3600),
 }
 SEES_ANNS_JOBS = {"owner", "tenant_admin", "full_admin"}
 OUTSIDERS = {"same_tenant_user", "other_tenant_admin"}
