@@ -8,12 +8,14 @@ chalicelib.wiring imports per service).
 """
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
-from chalice.app import AuthRequest
+from chalice.app import AuthRequest, Request
 
 from chalicelib.api.auth import authorize
+from chalicelib.api.responses import in_envelope
 from chalicelib.lazy import LazyModule
 from chalicelib.wiring import services, verifier
 
@@ -35,6 +37,14 @@ app.api.binary_types.append("multipart/form-data")
 # Bodies are parsed as JSON whatever the declared type: `curl -d` sends
 # application/x-www-form-urlencoded by default.
 JSON = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+
+
+@app.middleware("http")
+def chalice_answers_in_envelope(request: Request, get_response: Callable[[Request], Response]
+                                ) -> Response:
+    # Chalice refuses a body whose type is not in a route's content_types
+    # (415) before the route runs: in our error envelope too.
+    return in_envelope(get_response(request), request, app.routes)
 
 
 @app.authorizer(ttl_seconds=0)  # no caching: an expired token is refused at once

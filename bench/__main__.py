@@ -4,6 +4,7 @@ bench/results.md and bench/results.json.
     python -m bench                   # everything
     python -m bench --quick           # fewer samples, same rows
     python -m bench --only calls      # one benchmark (and what it needs); repeatable
+    python -m bench --only cascade --merge   # replace its section in the results there
 
 The sub-job trees benchmark (about two thirds of the time, all of it in one
 process: moto's interpreter holds the GIL) runs in a process of its own on
@@ -23,10 +24,11 @@ import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from bench import report
 from bench.section import Section, section_from_json
-from bench.suite import BY_NAME, Benchmark, Context, select
+from bench.suite import BY_NAME, SUITE, Benchmark, Context, select
 from local.emulated import use_fake_credentials
 
 DEFAULT_OUT = Path(__file__).resolve().parent
@@ -42,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="run every benchmark in this process, one after another")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT,
                         help="where results.md and results.json go (default: bench/)")
+    parser.add_argument("--merge", action="store_true",
+                        help="keep the sections of the results.json already in --out that this "
+                             "run does not make (the report says which, and from which run)")
     args = parser.parse_args(argv)
 
     # Before anything creates a boto3 client: never reach a real AWS account.
@@ -63,11 +68,36 @@ def main(argv: list[str] | None = None) -> int:
         context.results = {b.name: context.results[b.name] for b in benchmarks}
     info = report.run_info(time.perf_counter() - started, args.quick,
                            [b.name for b in benchmarks])
-    md, js = report.write(args.out, info, context.results)
+    sections = context.results
+    if args.merge:
+        sections = merge(args.out / "results.json", info, sections)
+    md, js = report.write(args.out, info, sections)
     print(f"[bench] wrote {md} and {js} in {info['duration_seconds']:.0f} s", flush=True)
     if failed:
         print(f"[bench] FAILED: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0
+
+
+def merge(previous: Path, info: dict[str, Any],
+          sections: dict[str, Section]) -> dict[str, Section]:
+    """The sections of the results.json at `previous` that this run did not
+    make, with this run's in their place, in the suite's order. `info` gains
+    `merged`: each kept section with the run that made it (through any
+    earlier merges)."""
+    try:
+        document = json.loads(previous.read_text())
+    except (OSError, ValueError):
+        return sections  # nothing to merge with
+    run = {key: document.get(key) for key in ("date", "commit", "duration_seconds", "quick")}
+    origins = (document.get("merged") or {}).get("kept", {})
+    kept = {name: section_from_json(name, doc) for name, doc in document["sections"].items()
+            if name not in sections}
+    if kept:
+        info["merged"] = {"kept": {name: origins.get(name, run) for name in kept}}
+    combined = {**kept, **sections}
+    order = [b.name for b in SUITE if b.name in combined]
+    order += [name for name in combined if name not in order]
+    return {name: combined[name] for name in order}
 
 
 PARALLEL = "trees"

@@ -22,6 +22,7 @@ import math
 from dataclasses import dataclass, fields
 from typing import Any
 
+from bench import cascade
 from bench import prices as p
 from bench.dynamo_units import READ_UNIT_BYTES, scan_read_units
 from bench.section import Check, Section, Table
@@ -165,6 +166,54 @@ def list_row(design: str, calls: int, units: float, api: float, basis: str) -> d
             "dynamodb": dynamodb * 1e6, "total": (dynamodb + api) * 1e6, "basis": basis}
 
 
+# -- the cascade of a cancel (not part of the leaf job) ------------------------------
+
+# ASSUMED: what the cascade adds to the parent's Finish task in AWS, per child:
+# one TransactWriteItems round trip (moto's time says nothing about AWS's).
+CASCADE_SECONDS_PER_CHILD = 0.010
+CASCADE_PARTS = (
+    (cascade.API, "cancel request: API Gateway + API Lambda, its read and writes"),
+    (cascade.CASCADE, "Finish task: read the children, abort each (a transaction: the child "
+     "+ its count on the parent), release the parent"),
+    (cascade.LEARNS, "each child's refused progress write (one it makes anyway)"),
+    (cascade.AFTER, "each child's worker drops it from the active index"),
+)
+
+
+def cascade_steps(pricing: dict[str, Any]) -> Steps:
+    """One cancel of a parent with `pricing["children"]` running children, by
+    part: the measured calls x request units per call (bench/cascade.py)."""
+    children = pricing["children"]
+    steps = []
+    for kind, label in CASCADE_PARTS:
+        rows = [r for r in pricing["rows"] if r["kind"] == kind and r["wru"] is not None]
+        usage = Usage(write_units=sum(r["wru"] for r in rows),
+                      read_units=sum(r["rru"] for r in rows))
+        if kind == cascade.API:
+            usage = usage + api_request()
+        if kind == cascade.CASCADE:  # the Finish task runs anyway; the cascade lengthens it
+            usage.lambda_gb_seconds = (p.WORKER_MEMORY_GB * children
+                                       * CASCADE_SECONDS_PER_CHILD)
+        steps.append((label, usage))
+    return steps
+
+
+def cascade_rows(pricing: dict[str, Any]) -> list[dict[str, Any]]:
+    """$ per cancel by part and service, the total, and the total per child."""
+    steps = cascade_steps(pricing)
+    rows = []
+    for name, usage in [*steps, ("total", total(steps))]:
+        costs = dollars(usage)
+        rows.append({"step": name, **costs, "total": sum(costs.values()),
+                     "wru": usage.write_units, "rru": usage.read_units})
+    whole = rows[-1]
+    children = pricing["children"]
+    rows.append({"step": "total per child", **{s: whole[s] / children for s in SERVICES},
+                 "total": whole["total"] / children, "wru": whole["wru"] / children,
+                 "rru": whole["rru"] / children})
+    return rows
+
+
 # -- the section ----------------------------------------------------------------
 
 
@@ -180,8 +229,40 @@ def run(context: Any) -> Section:
     tables = {name: per_million(steps) for name, steps in designs.items()}
     totals = {name: sum(table["total"].values()) for name, table in tables.items()}
     item_bytes = max(ops["get"]["read_items_bytes"])
-    return build_section(designs, tables, totals, list_page_costs(item_bytes), ops, progress,
-                         transitions)
+    section = build_section(designs, tables, totals, list_page_costs(item_bytes), ops, progress,
+                            transitions)
+    add_cascade(section, context.results.get("cascade"), totals["ours"])
+    return section
+
+
+def add_cascade(section: Section, measured: Section | None, leaf_per_million: float) -> None:
+    """The cancel of a many-child parent, priced when the cascade benchmark ran
+    in this run (it is not a `need`: a failed or skipped cascade leaves the
+    leaf job's figures alone)."""
+    pricing = (measured.data.get("pricing") if measured is not None
+               and "error" not in measured.data else None)
+    if not pricing:
+        section.notes.append("The cancel of a 1,000-child parent is priced when the cascade "
+                             "benchmark runs too (`python -m bench --only cascade --only cost`).")
+        return
+    rows = cascade_rows(pricing)
+    children = pricing["children"]
+    per_child = rows[-1]["total"]
+    section.tables.append(Table(
+        {"step": "part", **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+         "wru": "WRU", "rru": "RRU"}, rows,
+        f"Cancel of a {children:,}-child parent, $ per cancel (not part of the leaf job)"))
+    section.notes.append(
+        f"Cancel of a {children:,}-child parent (all RUNNING): the calls the cascade benchmark "
+        "counted x request units per call recorded with their items (a transaction's table "
+        "writes at 2 units per KB, its index writes as any other); the cascade lengthens the "
+        f"parent's Finish task by an ASSUMED {CASCADE_SECONDS_PER_CHILD * 1000:.0f} ms per "
+        f"child (one transaction round trip); no transition is added. ${per_child * 1e6:.2f} "
+        f"per million children cancelled, against ${leaf_per_million:.2f} per million leaf "
+        "jobs run. The refused progress writes replace writes the children would have made.")
+    section.data["cancel_cascade"] = {"children": children, "rows": rows,
+                                      "seconds_per_child_assumed": CASCADE_SECONDS_PER_CHILD,
+                                      "unpriced": pricing.get("unpriced", [])}
 
 
 def step_rows(table: dict[str, dict[str, float]]) -> list[dict[str, Any]]:

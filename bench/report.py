@@ -95,6 +95,7 @@ def to_markdown(info: dict[str, Any], sections: dict[str, Section]) -> str:
         "- versions: " + ", ".join(f"{k} {v}" for k, v in info["versions"].items()),
         f"- run: `python -m bench{' --quick' if info['quick'] else ''}` "
         f"({', '.join(info['benchmarks'])}) in {info['duration_seconds']:.0f} s",
+        *merged_line(info),
         "",
         "Figures come from moto 5 in-process or the local server: call counts are exact, "
         "times are of this machine and only comparable within one run.",
@@ -104,6 +105,20 @@ def to_markdown(info: dict[str, Any], sections: dict[str, Section]) -> str:
     for section in sections.values():
         lines += section_markdown(section)
     return "\n".join(lines).rstrip() + "\n"
+
+
+def merged_line(info: dict[str, Any]) -> list[str]:
+    """For a run with `--merge`: the sections an earlier run made, by run."""
+    kept = (info.get("merged") or {}).get("kept")
+    if not kept:
+        return []
+    runs: dict[tuple[Any, ...], list[str]] = {}
+    for name, run in kept.items():
+        key = (run.get("date"), run.get("commit"), run.get("duration_seconds"), run.get("quick"))
+        runs.setdefault(key, []).append(name)
+    return [f"- merged (`--merge`): {', '.join(names)} from the run of {date} (commit "
+            f"`{commit}`{', --quick' if quick else ''}, {seconds or 0:.0f} s)"
+            for (date, commit, seconds, quick), names in runs.items()]
 
 
 def summary(sections: dict[str, Section]) -> list[str]:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench import calls, coldstart, cost, listing, overhead, scale, transitions, trees
+from bench import calls, cascade, coldstart, cost, listing, overhead, scale, transitions, trees
 from bench.section import Section
 
 
@@ -33,6 +33,7 @@ SUITE = (
     Benchmark("listing", listing.run, "items read per list page at 1,000 and 100,000 jobs"),
     Benchmark("scale", scale.run, "progress storm, local end-to-end throughput"),
     Benchmark("trees", trees.run, "fan-out of 1,000 and 10,000 children, a three-level tree"),
+    Benchmark("cascade", cascade.run, "cancel of a parent with 1,000 running children"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive",
               needs=("calls", "transitions")),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -281,10 +282,25 @@ class S3Writer:
         self._parts.append({"PartNumber": number, "ETag": answer["ETag"]})
 
 
+# Characters a file name shown to a user must not hold: controls (Cc),
+# invisible formatting (Cf: the bidi overrides and isolates, which let
+# "invoice<U+202E>fdp.exe" show as "invoiceexe.pdf", zero-width characters),
+# line and paragraph separators (Zl, Zp) and lone surrogates (Cs).
+UNSHOWN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+DEFAULT_FILENAME = "download"
+
+
+def shown_filename(filename: str) -> str:
+    """`filename` without the characters that would hide or disguise part of it."""
+    shown = "".join(c for c in filename if unicodedata.category(c) not in UNSHOWN_CATEGORIES)
+    return shown if shown.strip() not in ("", ".", "..") else DEFAULT_FILENAME
+
+
 def content_disposition(filename: str) -> str:
-    """attachment; with an ASCII fallback and the exact name (RFC 6266)."""
-    fallback = filename.encode("ascii", "replace").decode().replace("?", "_")
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename)}"
+    """attachment; with an ASCII fallback and the name as shown (RFC 6266)."""
+    name = shown_filename(filename)
+    fallback = name.encode("ascii", "replace").decode().replace("?", "_")
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 def _code(exc: ClientError) -> str:

@@ -7,6 +7,9 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 Clock = Callable[[], float]
+# The last second `iso` can write (9999-12-31T23:59:59Z): a client's time past it
+# is refused at the edge (chalicelib.api).
+MAX_EPOCH = 253402300799
 
 
 def system_clock() -> float:

@@ -8,6 +8,7 @@
     ├── Conflict (409)               the job's state forbids the request
     ├── Gone (410)                   a once-only thing was already used
     ├── PayloadTooLarge (413)
+    ├── UnsupportedMediaType (415)   a body of a Content-Type the route does not take
     └── ServiceUnavailable (503)     AWS kept throttling or failing past our retries
 
     TransitionRejected               internal: a conditional write lost its race;
@@ -63,6 +64,11 @@ class Gone(JobApiError):
 class PayloadTooLarge(JobApiError):
     status = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(JobApiError):
+    status = 415
+    code = "unsupported_media_type"
 
 
 class ServiceUnavailable(JobApiError):

@@ -156,7 +156,7 @@ class FanOut:
             children_timeout=shape.children_timeout or method.children_timeout,
             children_spec=[child.model_dump(mode="json", exclude_none=True)
                            for child in shape.children] if shape.children else None,
-            secret_paths=method.secret_paths,
+            secret_paths=self._methods.secret_paths_of(method, arguments),
             **fields,
         )
 

@@ -2,19 +2,38 @@
 
 Free-form values (arguments, result, progress, exc_info) are stored as JSON
 strings: DynamoDB maps would force floats into Decimals and cost the same.
+Their text is kept as UTF-8, not as \\u escapes (which take up to 6 bytes a
+character); records written with escapes read the same.
 Index keys are derived from the record here, so they can never disagree.
+
+DynamoDB refuses an item over 400 KB, counting every attribute's name and
+value as it stores them (UTF-8). A new record may take at most
+MAX_NEW_ITEM_BYTES of that, which leaves room for what its job writes later
+(an inline result, a parent's own result, the error, the traceback, the log
+excerpt): `to_item` refuses a bigger one with a 413 naming what is too big.
 """
 
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib import keys
+from chalicelib.errors import PayloadTooLarge
 from chalicelib.models import ExcInfo, Job, Progress
 from chalicelib.states import JobState
+
+# DynamoDB's limit is 400 KB (409,600 bytes); moto's is 405,000: stay under both.
+ITEM_LIMIT_BYTES = 400_000
+# For a finished job's inline result and parent's result (16 KiB each by
+# default), error, traceback, exc_info, progress, log excerpt, message ids.
+RESERVED_BYTES = 64 * 1024
+MAX_NEW_ITEM_BYTES = ITEM_LIMIT_BYTES - RESERVED_BYTES
+# What a client calls the attributes that can make a record big.
+CLIENT_NAMES = {"arguments": "params", "children_spec": "children"}
 
 JSON_FIELDS = ("arguments", "progress", "result", "exc_info", "children_spec", "handler_result")
 # Derived when a job is shown (chalicelib.views), never stored.
@@ -25,7 +44,13 @@ _deserializer = TypeDeserializer()
 
 
 def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    text = json.dumps(value, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    if not text.isascii():
+        try:
+            text.encode()
+        except UnicodeEncodeError:  # a lone surrogate ("\\ud800") is no UTF-8: escape it
+            return json.dumps(value, separators=(",", ":"), sort_keys=True)
+    return text
 
 
 def index_keys(job: Job) -> dict[str, Any]:
@@ -48,7 +73,50 @@ def to_item(job: Job) -> dict[str, Any]:
         if field in plain:
             plain[field] = dumps(plain[field])
     plain.update(index_keys(job))
-    return serialize(plain)
+    item = serialize(plain)
+    check_new_item(item)
+    return item
+
+
+def check_new_item(item: dict[str, Any]) -> None:
+    """A 413 unless `item` fits as a new record (MAX_NEW_ITEM_BYTES)."""
+    sizes = {name: len(name.encode()) + value_size(value) for name, value in item.items()}
+    total = sum(sizes.values())
+    if total <= MAX_NEW_ITEM_BYTES:
+        return
+    biggest = max(sizes, key=lambda name: sizes[name])
+    part = CLIENT_NAMES.get(biggest, biggest)
+    raise PayloadTooLarge(
+        f"the job is too big to store: its record would take {total} bytes in DynamoDB "
+        f"(text as UTF-8), over the {MAX_NEW_ITEM_BYTES} a new job may take; the biggest "
+        f"part is {part} ({sizes[biggest]} bytes): send big inputs as a file "
+        "(POST /_upload, or \"upload\" and a PUT)",
+        details={"field": part, "bytes": sizes[biggest], "record_bytes": total,
+                 "max_record_bytes": MAX_NEW_ITEM_BYTES})
+
+
+def value_size(value: dict[str, Any]) -> int:
+    """The bytes DynamoDB counts for one attribute value (its documented
+    item-size rules: UTF-8 text, about one byte per two digits of a number,
+    3 bytes and one a member for a list or map, names included)."""
+    (kind, inner), = value.items()
+    if kind == "S":
+        return len(inner.encode("utf-8", "surrogatepass"))
+    if kind == "B":
+        return len(inner)
+    if kind == "N":
+        digits = len(Decimal(inner).normalize().as_tuple().digits)  # zeros trimmed
+        return min(21, (digits + 1) // 2 + 1)
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind in ("SS", "NS", "BS"):
+        return sum(value_size({kind[0]: member}) for member in inner)
+    if kind == "L":
+        return 3 + sum(1 + value_size(member) for member in inner)
+    if kind == "M":
+        return 3 + sum(1 + len(name.encode()) + value_size(member)
+                       for name, member in inner.items())
+    raise ValueError(f"unknown DynamoDB type {kind}")
 
 
 def from_item(item: dict[str, Any]) -> Job:

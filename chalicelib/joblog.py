@@ -101,7 +101,10 @@ class JobLogger(logging.LoggerAdapter[logging.Logger]):
             text += "\n" + str(self._redactor.scrub(_traceback(kwargs.pop("exc_info"))))
         self.job_log.append(f"{iso(time.time())} {logging.getLevelName(level)} {text}")
         if self.isEnabledFor(level):
-            kwargs.setdefault("extra", self.extra)
+            # A handler's `extra` becomes attributes of the record, which a
+            # structured (JSON) log formatter shows: masked like the line.
+            kwargs["extra"] = {**self._redactor.scrub(dict(kwargs.get("extra") or {})),
+                               **(self.extra or {})}
             self.logger.log(level, "job %s: %s", self._job_id, text, **kwargs)
 
     def exception(self, msg: object, *args: Any, exc_info: Any = True, **kwargs: Any) -> None:

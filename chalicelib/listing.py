@@ -24,7 +24,7 @@ from chalicelib.models import Job
 from chalicelib.query.filters import AllOf, Condition
 from chalicelib.query.options import OrderKey, sort_records
 from chalicelib.query.planner import Plan, plan
-from chalicelib.query.tokens import TokenSigner, query_hash
+from chalicelib.query.tokens import TokenSigner, caller_key, query_hash
 from chalicelib.store import JobStore
 from chalicelib.views import job_view
 
@@ -46,6 +46,7 @@ class ListQuery:
     next_token: str | None = None
     include_transient: bool = False
     fingerprint: dict[str, Any] = field(default_factory=dict)  # what the token is bound to
+    owner: str = ""  # and whom (set by JobLister.page from the caller, before scoping)
 
 
 @dataclass
@@ -64,6 +65,8 @@ class JobLister:
         self._clock = clock
 
     def page(self, query: ListQuery, caller: Caller) -> Page:
+        query = replace(query, owner=caller_key(caller.tenant_id, caller.user_id, caller.roles))
+        self._position(query, caller)  # a token not issued to this caller is refused first
         scoped = _scoped(query, caller)
         if scoped is None:  # asks for what the caller may not see: nothing
             return Page([], None, 0, 0, plan(caller.tenant_id, query.where, query.order))
@@ -132,10 +135,10 @@ class JobLister:
     def _position(self, query: ListQuery, caller: Caller) -> dict[str, Any] | None:
         if not query.next_token:
             return None
-        return self._signer.read(query.next_token, caller.tenant_id, self._hash(query))
+        return self._signer.read(query.next_token, query.owner, self._hash(query))
 
     def _token(self, query: ListQuery, caller: Caller, position: dict[str, Any]) -> str:
-        return self._signer.issue(caller.tenant_id, self._hash(query), position)
+        return self._signer.issue(query.owner, self._hash(query), position)
 
     @staticmethod
     def _hash(query: ListQuery) -> str:

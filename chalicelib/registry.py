@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel
 
 from chalicelib.errors import InvalidParams, UnknownMethod
-from chalicelib.redaction import secret_paths
+from chalicelib.redaction import secret_paths, secret_paths_in
 from chalicelib.settings import MAX_RETENTION_SECONDS
 from chalicelib.validation import parse
 
@@ -161,13 +161,23 @@ class MethodRegistry:
             return self._methods[name]
         except KeyError:
             known = self.names()
+            # The name sent is not repeated: a rejected value is never echoed.
             raise UnknownMethod(
-                f"unknown method {name!r}; known methods: {', '.join(known)}",
+                f"unknown method; known methods: {', '.join(known)}",
                 details={"known_methods": known},
             ) from None
 
     def find(self, name: str) -> JobMethod | None:
         return self._methods.get(name)
+
+    def secret_paths_of(self, method: JobMethod, arguments: dict[str, Any]) -> list[str]:
+        """A job's secret paths: its method's, and those of the methods whose
+        params it carries (a field marked `redaction.ParamsOf`)."""
+        return secret_paths_in(method.params_model, arguments, self._params_model_of)
+
+    def _params_model_of(self, name: str) -> type[BaseModel] | None:
+        method = self.find(name)
+        return method.params_model if method is not None else None
 
     def names(self) -> list[str]:
         return sorted(self._methods)

@@ -55,7 +55,7 @@ class Removal:
         try:
             self._store.delete(job.id)
         except TransitionRejected:
-            raise NotFound(f"no job {job_id}") from None  # deleted meanwhile
+            raise NotFound("no such job") from None  # deleted meanwhile
         self._store.delete_many(descendants)
         return Removed(1 + len(descendants))
 
@@ -69,7 +69,7 @@ class Removal:
         try:
             self._store.delete(job.id)
         except TransitionRejected:
-            raise NotFound(f"no job {job_id}") from None  # another consumer won
+            raise NotFound("no such job") from None  # another consumer won
         descendants = self._descendants(job)
         self._remove_objects([job.id, *descendants])
         self._store.delete_many(descendants)

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from chalicelib import download_links, keys
+from chalicelib import download_links, items, keys
 from chalicelib.blobs import Blobs, PresignedPut
 from chalicelib.caller import Caller
 from chalicelib.clock import Clock, from_iso, iso
@@ -35,8 +35,10 @@ from chalicelib.store import DuplicateJob, JobStore, LockHeld
 from chalicelib.uploads import IncomingFile, Uploads, upload_pending
 from chalicelib.workflow import Workflow
 
-# Idempotent submits derive the job id from (tenant, key): the job's own
-# conditional put is then the dedup, with no extra item and no extra call.
+# Idempotent submits derive the job id from (tenant, user, key): the job's
+# own conditional put is then the dedup, with no extra item and no extra
+# call. A key is the caller's own: another user who sends it makes a job of
+# their own and can neither join nor learn of the first.
 IDEMPOTENCY_NAMESPACE = uuid.UUID("6f1c1d1e-8a53-4c53-9a43-1f0d6b7f8e21")
 LOCK_ATTEMPTS = 3
 POLL_SECONDS = 1.0
@@ -109,6 +111,8 @@ class JobService:
             self._fanout.check(request.children)
         files = self._file_fields(method, request, uploaded)
         job = self._new_job(method, params, request, caller, idempotency_key, files.fields)
+        if incoming is not None:  # a record too big to store is a 413 before the file is
+            items.to_item(job)    # stored (POST /jobs writes nothing before the record)
         stored = incoming is not None and self._uploads.store_small(job.id, incoming)
         try:
             if method.lock is not None:
@@ -129,7 +133,7 @@ class JobService:
     def get(self, job_id: str, caller: Caller, load_result: bool = True) -> Job:
         job = self._store.get(job_id)
         if job is None or not _visible(job, caller) or job.is_expired(self._clock()):
-            raise NotFound(f"no job {job_id}")
+            raise NotFound("no such job")  # the id sent is not echoed
         # A result is published with SUCCESS (a download job stages it earlier).
         if load_result and job.result_ref and job.state is JobState.SUCCESS:
             job = job.model_copy(update={"result": self._blobs.get_json(job.result_ref)})
@@ -275,7 +279,7 @@ class JobService:
         arguments = reveal(params)
         return self._fanout.new_job(
             method, arguments, request,
-            id=_job_id(caller.tenant_id, idempotency_key),
+            id=idempotent_job_id(caller, idempotency_key),
             transient=request.transient,
             tenant_id=caller.tenant_id,
             user_id=caller.user_id,
@@ -292,10 +296,11 @@ class JobService:
         return iso(self._clock())
 
 
-def _job_id(tenant_id: str, idempotency_key: str | None) -> str:
+def idempotent_job_id(caller: Caller, idempotency_key: str | None) -> str:
     if idempotency_key is None:
         return str(uuid.uuid4())
-    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, f"{tenant_id}\x00{idempotency_key}"))
+    scope = f"{caller.tenant_id}\x00{caller.user_id or ''}\x00{idempotency_key}"
+    return str(uuid.uuid5(IDEMPOTENCY_NAMESPACE, scope))
 
 
 def _request_hash(method: str, arguments: dict[str, Any], request: SubmitRequest,

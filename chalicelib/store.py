@@ -146,7 +146,7 @@ class JobStore:
             update.set("abort_deadline", {"S": stop_deadline})
             update.set("active_shard", {"S": keys.stopping_shard(job.id)})
             condition = update.state_in([JobState.RUNNING]) + " AND abortable = " + \
-                update.value({"BOOL": True})
+                update.value({"BOOL": True}) + " AND " + _token_as_read(update, job)
         else:
             update.remove("active_shard")
             condition = update.state_in([JobState.WAITING])
@@ -487,6 +487,15 @@ class JobStore:
             yield
         except ClientError as exc:
             raise _translate(exc, job_id, creating) from exc
+
+
+def _token_as_read(update: _Update, job: Job) -> str:
+    """The wait token is what the abort's caller read: a parent that stored
+    one since must be woken with it, so the caller reads again and retries."""
+    token = update.name("wait_token")
+    if job.wait_token is None:
+        return f"attribute_not_exists({token})"
+    return f"{token} = {update.value({'S': job.wait_token})}"
 
 
 class _Update:

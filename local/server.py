@@ -99,6 +99,31 @@ def start_sweeper(every_seconds: float) -> threading.Thread:
     return thread
 
 
+# How many connections may wait to be accepted. The standard library's 5
+# resets the rest of a burst of new connections (64 clients at once lost about
+# half); API Gateway takes such a burst.
+LISTEN_BACKLOG = 1024
+
+
+def create_server(config: Any, port: int) -> Any:
+    """Chalice's local server (one daemon thread per connection) on a listen
+    backlog of LISTEN_BACKLOG (the kernel caps it at net.core.somaxconn).
+
+    What chalice.local.create_local_server does, but with our server class:
+    that function builds its server on the standard backlog."""
+    from chalice import local as chalice_local
+
+    class BurstTolerantHTTPServer(chalice_local.ThreadedHTTPServer):
+        request_queue_size = LISTEN_BACKLOG
+        daemon_threads = True
+
+    app_obj = config.chalice_app
+    chalice_local.CustomLocalChalice.__bases__ = (chalice_local.LocalChalice, app_obj.__class__)
+    app_obj.__class__ = chalice_local.CustomLocalChalice
+    return chalice_local.LocalDevServer(app_obj, config, "127.0.0.1", port,
+                                        server_cls=BurstTolerantHTTPServer)
+
+
 def serve(port: int, moto_port: int) -> None:
     from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
@@ -113,7 +138,7 @@ def serve(port: int, moto_port: int) -> None:
     ChaliceRequestHandler.log_request = log_request_without_secrets  # type: ignore[method-assign]
     # API Gateway's own 401, 403 and 404 answers, as deployed.
     gateway.install()
-    server = factory.create_local_server(config.chalice_app, config, "127.0.0.1", port)
+    server = create_server(config, port)
     url = f"http://127.0.0.1:{port}"
     from chalicelib.authn import mint
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,8 +27,8 @@ class Reply:
     text: str
 
 
-# (method, path, token or None, JSON body or None) -> Reply
-Call = Callable[[str, str, str | None, Any], Reply]
+# (method, path, token or None, JSON body or None, extra headers or None) -> Reply
+Call = Callable[[str, str, str | None, Any, dict[str, str] | None], Reply]
 
 
 IDENTITIES: dict[str, str | None] = {
@@ -51,8 +52,9 @@ class Matrix:
     answers: list[tuple[str, str, Reply]] = field(default_factory=list)
     owned: set[str] = field(default_factory=set)  # the ids of ann's jobs
 
-    def ask(self, who: str, method: str, path: str, body: Any = None) -> Reply:
-        reply = self.call(method, path, IDENTITIES[who], body)
+    def ask(self, who: str, method: str, path: str, body: Any = None,
+            headers: dict[str, str] | None = None) -> Reply:
+        reply = self.call(method, path, IDENTITIES[who], body, headers)
         self.answers.append((who, f"{method} {path}", reply))
         return reply
 
@@ -66,7 +68,7 @@ class Matrix:
     def wait(self, job_id: str, states: tuple[str, ...] = ("SUCCESS", "FAILED")) -> Any:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            job = self.call("GET", f"/jobs/{job_id}", IDENTITIES["owner"], None).body
+            job = self.call("GET", f"/jobs/{job_id}", IDENTITIES["owner"], None, None).body
             if job["state"] in states:
                 return job
             time.sleep(0.05)
@@ -107,6 +109,8 @@ def run_matrix(call: Call) -> Matrix:
             assert m.ask(who, "GET", path).status == (REFUSED.get(who) or 200), (who, path)
 
     check_writes(m, ann_jobs)
+    check_idempotency_keys(m)
+    check_token_replay(m)
     check_raw_result(m, secret_job)
     return m
 
@@ -136,12 +140,92 @@ def check_writes(m: Matrix, ann_jobs: set[str]) -> None:
 
 
 def check_raw_result(m: Matrix, secret_job: str) -> None:
-    """raw_result is honoured for FULL_ADMIN only; everyone else gets it redacted."""
+    """raw_result is honoured for FULL_ADMIN only, on every route that renders
+    a job (lists, get=true, a parent's children, its tree, the children list,
+    the result); everyone else gets it redacted."""
+    parent = m.submit("owner", "demo.fanout", {
+        "count": 1, "method": "demo.secret", "params": {"username": "ann", "password": CANARY}})
+    m.wait(parent)
+    children = m.ask("owner", "GET", f"/jobs/{parent}/children").body["records"]
+    m.owned |= {child["id"] for child in children}
+    # Each route, and where its answer holds the results: one job, a list, a parent's children.
+    routes = {
+        f"/jobs/{secret_job}?raw_result=true": None,
+        f"/jobs/{secret_job}/result?raw_result=true": None,
+        f"/jobs?raw_result=true&method=demo.secret&tenant_id={TENANT}": "records",
+        f"/jobs?raw_result=true&get=true&method=demo.secret&tenant_id={TENANT}": None,
+        f"/jobs?raw_result=true&select=id,result&method=demo.secret&tenant_id={TENANT}":
+            "records",
+        f"/jobs/{parent}?raw_result=true": "children",
+        f"/jobs/{parent}?raw_result=true&children=tree&depth=2": "children",
+        f"/jobs/{parent}/children?raw_result=true": "records",
+    }
     for who in ("owner", "tenant_admin"):
-        body = m.ask(who, "GET", f"/jobs/{secret_job}?raw_result=true").body
-        assert body["result"]["password_used"] == "********", who
-    raw = m.call("GET", f"/jobs/{secret_job}?raw_result=true", IDENTITIES["full_admin"], None)
+        for path, within in routes.items():
+            reply = m.ask(who, "GET", path)
+            assert reply.status == 200, (who, path, reply.text)
+            results = [job["result"] for job in (reply.body[within] if within else [reply.body])]
+            assert results and all(r["password_used"] == "********" for r in results), \
+                (who, path, results)
+    raw = m.call("GET", f"/jobs/{secret_job}?raw_result=true", IDENTITIES["full_admin"], None,
+                 None)
     assert raw.body["result"]["password_used"] == CANARY  # not scanned: it is the point
+
+
+def check_idempotency_keys(m: Matrix) -> None:
+    """An Idempotency-Key belongs to its caller (tenant and user): anyone
+    else who sends it, with any body, gets a job of their own, and nothing
+    of the owner's (not her job, not her id, not a new link to her file)."""
+    key, body = f"matrix-{uuid.uuid4()}", {"method": "demo.export",
+                                          "params": {"size": 10}, "download": {"filename": "a"}}
+    mine = m.ask("owner", "POST", "/jobs", body, {"Idempotency-Key": key})
+    assert mine.status == 202, mine.text
+    m.owned.add(str(mine.body["id"]))
+    others = ["same_tenant_user", "tenant_admin", "other_tenant_admin", "full_admin"]
+    for who in others:
+        theirs = m.ask(who, "POST", "/jobs", body, {"Idempotency-Key": key})
+        assert theirs.status == 202 and theirs.body["id"] != mine.body["id"], (who, theirs.text)
+        changed = {**body, "params": {"size": 11}}
+        conflict = m.ask(who, "POST", "/jobs", changed, {"Idempotency-Key": key})
+        assert conflict.status == 409, (who, conflict.text)
+        assert conflict.body["error"]["details"] == {"job_id": theirs.body["id"]}, who
+        assert m.ask(who, "POST", "/jobs", changed, {"Idempotency-Key": key + "-x"}).status \
+            == 202, who
+    fetched = m.call("GET", mine.body["download_url"], None, None, None)
+    assert fetched.status in (200, 302), fetched.text  # 302 here; 200 where redirects are followed
+    again = m.ask("owner", "POST", "/jobs", body, {"Idempotency-Key": key})
+    assert (again.status, again.body["id"]) == (200, mine.body["id"])
+    # Someone else used a key first: the owner's submit with it is still hers.
+    first = f"matrix-{uuid.uuid4()}"
+    assert m.ask("same_tenant_user", "POST", "/jobs", {"method": "demo.echo", "params": {}},
+                 {"Idempotency-Key": first}).status == 202
+    hers = m.ask("owner", "POST", "/jobs", {"method": "demo.echo", "params": {}},
+                 {"Idempotency-Key": first})
+    assert hers.status == 202, hers.text
+    m.owned.add(str(hers.body["id"]))
+    assert m.ask("owner", "GET", f"/jobs/{hers.body['id']}").status == 200
+
+
+def check_token_replay(m: Matrix) -> None:
+    """A next_token works for the caller it was issued to, and only for them:
+    anyone else (even on the same query, even an admin who sees more) gets a
+    400 that says so."""
+    path = f"/jobs?tenant_id={TENANT}&limit=1"
+    tokens = {}
+    for who in ("owner", "same_tenant_user", "tenant_admin", "full_admin"):
+        page = m.ask(who, "GET", path)
+        assert page.status == 200 and page.body["next_token"], (who, page.text)
+        tokens[who] = page.body["next_token"]
+        again = m.ask(who, "GET", f"{path}&next_token={tokens[who]}")
+        assert again.status == 200, (who, again.text)
+    for owner, token in tokens.items():
+        for who in ("owner", "same_tenant_user", "tenant_admin", "other_tenant_admin",
+                    "full_admin"):
+            if who == owner:
+                continue
+            replayed = m.ask(who, "GET", f"{path}&next_token={token}")
+            assert replayed.status == 400, (owner, who, replayed.text)
+            assert "another caller" in replayed.body["error"]["message"], (owner, who)
 
 
 def leaks(m: Matrix) -> list[str]:

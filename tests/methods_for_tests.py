@@ -146,6 +146,23 @@ def relay(ctx: JobContext, params: RelayParams) -> str:
     return "spawned"
 
 
+class LateRelayParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    gate: str
+    gates: list[str]
+
+
+@job_method("test.late_relay", params=LateRelayParams, aggregate=_gates_opened, abortable=True)
+def late_relay(ctx: JobContext, params: LateRelayParams) -> str:
+    """test.relay that spawns only once `gate` opens: a cancel can read it
+    RUNNING with no wait token, which it stores right after."""
+    gate(params.gate).wait(60)
+    for name in params.gates:
+        ctx.spawn("test.stubborn", {"gate": name})
+    return "spawned"
+
+
 @job_method("test.export_short_window", params=NoParams, writes_file=True, download_window=1)
 def export_short_window(ctx: JobContext, params: NoParams) -> str:
     """Writes a small file whose download window is 1 s."""
@@ -206,3 +223,13 @@ def gated_express(ctx: JobContext, params: GateParams) -> str:
     """A short job (Express) that waits (at most 30 s) for its gate."""
     gate(params.gate).wait(30)
     return "through"
+
+
+class AnyParams(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+@job_method("test.read_with_params", params=AnyParams, reads_file=True)
+def read_with_params(ctx: JobContext, params: AnyParams) -> int:
+    """Reads its uploaded file; takes any params (as a deployer's method may)."""
+    return len(ctx.upload.read())

@@ -12,18 +12,14 @@ the request context, which the route turns back into a Caller.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from chalice.app import AuthRequest, AuthResponse
 
 from chalicelib.authn import InvalidToken, TokenVerifier
 from chalicelib.caller import Caller, Role
 
-if TYPE_CHECKING:  # pydantic's models stay out of the authorizer's cold start
-    from chalicelib.models import Job
-
 log = logging.getLogger("jobapi.auth")
-audit = logging.getLogger("jobapi.audit")
 ANONYMOUS = "anonymous"
 
 
@@ -38,14 +34,8 @@ def authorize(request: AuthRequest, verifier: TokenVerifier) -> AuthResponse:
         "roles": ",".join(sorted(caller.roles))})
 
 
-def raw_result_allowed(asked: bool, caller: Caller, job: Job | None) -> bool:
-    """`raw_result=true` is honoured for FULL_ADMIN only (TrueNAS), and every
-    use is an audit line: who read which job's result unredacted (never the value)."""
-    if not asked or not caller.is_full_admin or job is None:
-        return False
-    audit.info("raw_result: user %s of tenant %s read job %s (tenant %s) unredacted",
-               caller.user_id, caller.tenant_id, job.id, job.tenant_id)
-    return True
+# Whether a caller may read a result unredacted (`raw_result=true`) is decided
+# where every job is rendered: chalicelib.views.Viewer.
 
 
 def principal_of(context: Any) -> Caller:

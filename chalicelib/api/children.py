@@ -10,34 +10,33 @@ from typing import Any
 from chalicelib.api.requests import JobQuery
 from chalicelib.fanout import FanOut
 from chalicelib.models import Job
-from chalicelib.views import job_view
+from chalicelib.views import Viewer, job_view
 
 SHOWN_PER_PARENT = 50  # more are paged through GET /jobs/{id}/children
 MAX_NODES = 500  # bounds the reads of one answer
 
 
-def with_children(view: dict[str, Any], job: Job, query: JobQuery,
+def with_children(view: dict[str, Any], job: Job, query: JobQuery, viewer: Viewer,
                   fanout: FanOut) -> dict[str, Any]:
     """`children`: none; first (the first level, the default); tree (nested
-    to `depth` levels)."""
+    to `depth` levels). Each child is shown to `viewer` as the parent is."""
     if query.children == "none" or not job.has_children:
         return view
     levels = query.depth if query.children == "tree" else 1
-    raw_result = query.raw_result
     budget = [MAX_NODES]
-    return _nest(view, job, levels, fanout, raw_result, budget)
+    return _nest(view, job, levels, fanout, viewer, budget)
 
 
-def _nest(view: dict[str, Any], job: Job, levels: int, fanout: FanOut, raw_result: bool,
+def _nest(view: dict[str, Any], job: Job, levels: int, fanout: FanOut, viewer: Viewer,
           budget: list[int]) -> dict[str, Any]:
     limit = min(SHOWN_PER_PARENT, budget[0])
     children = list(fanout.children_of(job, load_results=False, limit=limit))
     budget[0] -= len(children)
     shown = []
     for child in children:
-        child_view = job_view(child, raw_result=raw_result)
+        child_view = job_view(child, viewer)
         if levels > 1 and child.has_children and budget[0] > 0:
-            child_view = _nest(child_view, child, levels - 1, fanout, raw_result, budget)
+            child_view = _nest(child_view, child, levels - 1, fanout, viewer, budget)
         shown.append(child_view)
     view["children"] = shown
     # CloudSigma lists every child; here a big family is paged instead.

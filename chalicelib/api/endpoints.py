@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
-from chalicelib.api.auth import raw_result_allowed
 from chalicelib.api.children import with_children
 from chalicelib.api.files import (
     download_query,
@@ -20,7 +19,7 @@ from chalicelib.api.files import (
 from chalicelib.api.removal import delete_query, result_query, result_response
 from chalicelib.api.requests import caller_of, idempotency_key, job_query, submit_request
 from chalicelib.api.responses import json_response, translate_errors
-from chalicelib.views import job_schema, job_view
+from chalicelib.views import Viewer, job_schema, job_view
 from chalicelib.wiring import services
 
 
@@ -63,8 +62,9 @@ def get_job(request: Request, job_id: str) -> Response:
     jobs = services().jobs
     job = jobs.wait(job_id, caller, query.wait, query.since) if query.wait else \
         jobs.get(job_id, caller)
-    view = job_view(job, raw_result=raw_result_allowed(query.raw_result, caller, job))
-    return json_response(with_children(view, job, query, services().fanout))
+    viewer = Viewer(caller, query.raw_result)
+    return json_response(with_children(job_view(job, viewer), job, query, viewer,
+                                       services().fanout))
 
 
 @translate_errors
@@ -81,7 +81,7 @@ def get_job_result(request: Request, job_id: str) -> Response:
     else:
         found = services().jobs.get(job_id, caller)
         job = found if found.state.is_terminal else None
-    return result_response(job, raw_result_allowed(query.raw_result, caller, job))
+    return result_response(job, Viewer(caller, query.raw_result))
 
 
 @translate_errors

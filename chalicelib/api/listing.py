@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from typing import Any
 
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from chalicelib.api.json_input import client_json
 from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, NotFound
 from chalicelib.listing import MAX_LIMIT, MAX_OFFSET, JobLister, ListQuery, Page
 from chalicelib.query.filters import AllOf, parse_filters
 from chalicelib.query.options import parse_order_by, parse_select, project
 from chalicelib.validation import parse
-from chalicelib.views import job_view
+from chalicelib.views import Viewer, job_view
 
 
 class ListParams(BaseModel):
@@ -75,10 +75,9 @@ def selection(params: ListParams) -> tuple[str, ...]:
 
 
 def envelope(page: Page, params: ListParams, select: tuple[str, ...],
-             total: int | None) -> dict[str, Any]:
+             total: int | None, viewer: Viewer) -> dict[str, Any]:
     """NetApp Service Engine's result envelope, with a next_token for paging."""
-    records = [project(job_view(job, raw_result=params.raw_result), select)
-               for job in page.jobs]
+    records = [project(job_view(job, viewer), select) for job in page.jobs]
     order = parse_order_by(_names(params.order_by, "order_by")) if params.order_by else ()
     first = order[0] if order else None
     return {
@@ -132,10 +131,7 @@ def _names(text: str | None, what: str) -> list[str]:
 
 
 def _json_list(text: str, what: str) -> list[Any]:
-    try:
-        value = json.loads(text)
-    except ValueError as exc:
-        raise BadRequest(f"{what} is not valid JSON: {exc}") from None
+    value = client_json(text, what)
     if not isinstance(value, list):
         raise BadRequest(f"{what} must be a JSON list")
     return value
@@ -145,15 +141,16 @@ def list_jobs(params: ListParams, caller: Caller, lister: JobLister) -> Any:
     """The body of a GET /jobs answer: a count, one job (`get`), or a page."""
     query = list_query(params)
     select = selection(params)
+    viewer = Viewer(caller, params.raw_result)
     if params.count:
         return {"count": lister.count(query, caller)}
     if params.get:
         page = lister.page(replace(query, limit=1), caller)
         if not page.jobs:
             raise NotFound("no job matches the filters")
-        return project(job_view(page.jobs[0], raw_result=params.raw_result), select)
+        return project(job_view(page.jobs[0], viewer), select)
     total = lister.count(query, caller) if params.total else None
-    return envelope(lister.page(query, caller), params, select, total)
+    return envelope(lister.page(query, caller), params, select, total, viewer)
 
 
 def children_params(params: ListParams, parent_id: str) -> ListParams:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from dataclasses import replace
 from typing import Any, Literal
@@ -11,6 +10,7 @@ from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.api.auth import principal_of
+from chalicelib.api.json_input import client_json
 from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.models import SubmitRequest
@@ -48,10 +48,7 @@ def json_body(request: Request | None) -> dict[str, Any]:
         )
     if not raw.strip():
         raise BadRequest("the body is empty; send a JSON object")
-    try:
-        body = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"the body is not valid JSON: {exc}") from None
+    body = client_json(raw, "the body")
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
     return body

@@ -9,8 +9,9 @@ from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
+from chalice.app import Request, RouteEntry
 
-from chalicelib.errors import JobApiError, ServiceUnavailable
+from chalicelib.errors import JobApiError, ServiceUnavailable, UnsupportedMediaType
 
 log = logging.getLogger("jobapi.api")
 
@@ -49,3 +50,32 @@ def translate_errors(view: Callable[..., Response]) -> Callable[..., Response]:
             return error_response(JobApiError("internal error; the request left no trace"))
 
     return wrapper
+
+
+def in_envelope(response: Response, request: Request | None,
+                routes: dict[str, dict[str, RouteEntry]]) -> Response:
+    """Chalice's own 415 in our error envelope. Chalice checks a route's
+    `content_types` itself, before the route runs, wherever it runs (Lambda
+    behind API Gateway, `chalice local`, the test client), and answers with a
+    `{"Code", "Message"}` body of its own: this answer names instead the types
+    the route takes (never the one sent)."""
+    body = response.body
+    if response.status_code != 415 or not isinstance(body, dict) or "Code" not in body:
+        return response
+    answer = error_response(_unsupported_media_type(request, routes))
+    answer.headers = {**response.headers, **answer.headers}
+    return answer
+
+
+def _unsupported_media_type(request: Request | None,
+                            routes: dict[str, dict[str, RouteEntry]]) -> UnsupportedMediaType:
+    context: Any = (request.context if request else None) or {}
+    resource, method = context.get("resourcePath", ""), request.method if request else ""
+    route = routes.get(resource, {}).get(method)
+    expected = route.content_types if route else []
+    if not expected:
+        return UnsupportedMediaType("this route does not take a body of that Content-Type")
+    also = f" (also read: {', '.join(expected[1:])})" if len(expected) > 1 else ""
+    return UnsupportedMediaType(
+        f"{method} {resource} takes a body of Content-Type {expected[0]}{also}",
+        details={"expected": expected})

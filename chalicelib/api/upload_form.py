@@ -9,7 +9,6 @@ once the method and params have been checked (chalicelib.service).
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -18,6 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
+from chalicelib.api.json_input import client_json
+from chalicelib.api.requests import MAX_BODY_BYTES
 from chalicelib.errors import BadRequest, PayloadTooLarge
 from chalicelib.models import Filename, SubmitRequest
 from chalicelib.uploads import IncomingFile
@@ -102,13 +103,16 @@ class _Collector:
         part = self.parts[-1]
         names = [p.name for p in self.parts]
         if part.name not in ("data", "file") or names.count(part.name) > 1:
-            raise BadRequest(f"unexpected part {part.name!r}: {ORDER}")
+            raise BadRequest(f"unexpected or repeated part: {ORDER}")
         if part.name == "data" and "file" in names:
             raise BadRequest(f"the data part came after the file part: {ORDER}")
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         part = self.parts[-1]
         part.body += data[start:end]
+        if part.name == "data" and len(part.body) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(f"the data part is larger than {MAX_BODY_BYTES} bytes, the "
+                                  "cap of a POST /jobs body; upload big inputs as the file")
         if part.name == "file" and len(part.body) > self._max:
             raise PayloadTooLarge(
                 f"the file is larger than {self._max} bytes; upload big files straight to "
@@ -159,7 +163,4 @@ def _parts(boundary: bytes, body: bytes, max_file_bytes: int) -> list[_Part]:
 
 
 def _json(raw: bytes | bytearray) -> Any:
-    try:
-        return json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise BadRequest(f"the data part is not valid JSON: {exc}") from None
+    return client_json(raw, "the data part")

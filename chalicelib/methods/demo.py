@@ -7,13 +7,16 @@ time that method is used, not at every cold start.
 from __future__ import annotations
 
 import hashlib
+import json
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote_plus
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib.context import Children, JobContext
+from chalicelib.redaction import ParamsOf
 from chalicelib.registry import job_method
 
 
@@ -69,16 +72,30 @@ class SecretParams(BaseModel):
     fail: bool = Field(False, description="fail with an error that mentions the password")
 
 
+class LoginRefused(PermissionError):
+    def __init__(self, message: str, extra: dict[str, Any]) -> None:
+        super().__init__(message)
+        self.extra = extra  # becomes exc_info.extra
+
+
 @job_method("demo.secret", params=SecretParams)
 def secret(ctx: JobContext, params: SecretParams) -> dict[str, Any]:
     """Uses a password and tries to leak it everywhere (log, progress, error,
-    result), to show that redaction catches every one."""
+    traceback, result), as it is and as repr, JSON and a URL write it, to show
+    that redaction catches every one."""
     password = params.password.get_secret_value()
+    body = json.dumps({"username": params.username, "password": password})
+    url = f"https://login.example/?user={quote_plus(params.username)}&pw={quote_plus(password)}"
     ctx.log.info("logging in as %s with password %s", params.username, password)
-    ctx.set_progress(50, f"authenticated {params.username} with {password}")
+    ctx.log.info("POST %s %s (password %r, %s)", url, body, password,
+                 json.dumps(password, ensure_ascii=False))
+    ctx.set_progress(50, f"authenticated {params.username} with {password}",
+                     extra={"request": body, "url": url})
     if params.fail:
-        raise PermissionError(f"login refused for {params.username} with password {password}")
-    return {"username": params.username, "password_used": password, "login": "ok"}
+        raise LoginRefused(f"login refused for {params.username} with password {password}",
+                           extra={"request": body, "url": url, "password": repr(password)})
+    return {"username": params.username, "password_used": password, "login": "ok",
+            "request": body, "url": url}
 
 
 class FanoutParams(BaseModel):
@@ -86,7 +103,8 @@ class FanoutParams(BaseModel):
 
     count: int = Field(10, ge=0, le=10_000, description="how many sub-jobs to spawn")
     method: str = Field("demo.echo", max_length=200, description="what each sub-job runs")
-    params: dict[str, Any] = Field(
+    # The sub-jobs' params: their method's secret fields are this job's secrets too.
+    params: Annotated[dict[str, Any], ParamsOf("method")] = Field(
         default_factory=dict, description="params of each sub-job; `index` is added for "
         "demo.echo")
     fail_every: int = Field(0, ge=0, description="make every n-th sub-job demo.fail (0: none)")

@@ -40,7 +40,7 @@ from typing import Any
 import re2
 
 from chalicelib.query.fields import FILTERABLE, NULLABLE, SELECTABLE, STATES, Kind, value_at
-from chalicelib.query.problems import quote, reject
+from chalicelib.query.problems import reject
 
 MAX_CONDITIONS = 50
 MAX_DEPTH = 5  # ORs nested in ORs; an OR in the top-level list is depth 1
@@ -335,10 +335,10 @@ def _check_field(field: Any, path: str) -> Kind:
     if isinstance(field, str) and field in FILTERABLE:
         return FILTERABLE[field]
     if isinstance(field, str) and field in SELECTABLE:
-        reject(path, f"field {quote(field)} cannot be filtered on "
+        reject(path, f"field {field} cannot be filtered on "
                       "(it may hold secrets or large values)")
     examples = ", ".join(FIELD_EXAMPLES)
-    reject(path, f"unknown field {quote(field)}; filterable fields include {examples}")
+    reject(path, f"unknown field; filterable fields include {examples}")
 
 
 def _check_operator(field: str, kind: Kind, op: Any, path: str) -> None:
@@ -346,11 +346,11 @@ def _check_operator(field: str, kind: Kind, op: Any, path: str) -> None:
         hint = ""
         if isinstance(op, str) and op[:1] == "C" and op[1:] in OPERATORS:
             hint = " (case-insensitive C-operators are not supported)"
-        reject(path, f"unknown operator {quote(op)}{hint}; known operators: "
+        reject(path, f"unknown operator{hint}; known operators: "
                       + " ".join(OPERATORS))
     allowed = OPERATORS_BY_KIND[kind]
     if op not in allowed:
-        reject(path, f"operator {quote(op)} does not apply to {field} ({KIND_NAMES[kind]}); "
+        reject(path, f"operator {op} does not apply to {field} ({KIND_NAMES[kind]}); "
                       f"use one of: {' '.join(allowed)}")
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from chalicelib.query.fields import SELECTABLE, SORTABLE, value_at
-from chalicelib.query.problems import quote, reject
+from chalicelib.query.problems import reject
 
 MAX_ORDER_KEYS = 5
 MAX_SELECT = 30
@@ -60,8 +60,8 @@ def _order_key(item: Any, path: str) -> OrderKey:
     descending = rest.startswith(DESCENDING)
     field = rest.removeprefix(DESCENDING)
     if field not in SORTABLE:
-        reject(path, f"cannot sort by {quote(field)}; sortable fields include "
-                      + ", ".join(SORT_EXAMPLES))
+        what = f"cannot sort by {field}" if field in SELECTABLE else "unknown field"
+        reject(path, f"{what}; sortable fields include " + ", ".join(SORT_EXAMPLES))
     # Default: nulls are the largest values (PostgreSQL).
     return OrderKey(field, descending, descending if nulls_first is None else nulls_first)
 
@@ -104,7 +104,7 @@ def parse_select(items: list[str], path: str = "select") -> tuple[str, ...]:
     chosen: dict[str, None] = {}
     for i, item in enumerate(items):
         if not isinstance(item, str) or item not in SELECTABLE:
-            reject(f"{path}[{i}]", f"cannot select {quote(item)}; selectable fields include "
+            reject(f"{path}[{i}]", "unknown field; selectable fields include "
                                     + ", ".join(SELECT_EXAMPLES))
         chosen.setdefault(item)
     return tuple(chosen)

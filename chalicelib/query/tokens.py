@@ -1,8 +1,10 @@
 """Opaque, tamper-proof paging tokens.
 
 A token is base64url(JSON payload) + "." + base64url(HMAC-SHA256). The payload
-names the tenant and a hash of the query it belongs to, so a token can neither
-be edited nor replayed against another query or by another tenant.
+names the caller it was issued to (tenant, user and roles: one string, see
+`caller_key`) and a hash of the query it belongs to, so a token can neither be
+edited nor replayed against another query or by anyone but its caller (whose
+scope may read another index, where its position means nothing).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any
 
 from chalicelib.errors import BadRequest
 
-VERSION = 1
+VERSION = 2  # 2: bound to the whole caller, not only its tenant
 MAX_TOKEN_CHARS = 4096
 
 
@@ -23,16 +25,21 @@ class TokenSigner:
     def __init__(self, secret: bytes) -> None:
         self._secret = secret
 
-    def issue(self, tenant_id: str, query_hash: str, position: dict[str, Any]) -> str:
-        payload = {"v": VERSION, "t": tenant_id, "q": query_hash, "p": position}
+    def issue(self, caller_key: str, query_hash: str, position: dict[str, Any]) -> str:
+        payload = {"v": VERSION, "c": caller_key, "q": query_hash, "p": position}
         body = _b64(json.dumps(payload, separators=(",", ":"), sort_keys=True).encode())
         return f"{body}.{self._sign(body)}"
 
-    def read(self, token: str, tenant_id: str, query_hash: str) -> dict[str, Any]:
-        """The position a token carries; 400 if it was altered or is not for this query."""
+    def read(self, token: str, caller_key: str, query_hash: str) -> dict[str, Any]:
+        """The position a token carries; 400 if it was altered, or is not for
+        this caller or this query."""
         payload = self._verified(token)
-        if payload.get("v") != VERSION or payload.get("t") != tenant_id:
-            raise BadRequest("next_token is not valid for this caller")
+        if payload.get("v") != VERSION:
+            raise BadRequest("next_token is from an older version of this API: repeat the "
+                             "query without it")
+        if payload.get("c") != caller_key:
+            raise BadRequest("next_token was issued to another caller: only the caller who "
+                             "received it may use it")
         if payload.get("q") != query_hash:
             raise BadRequest("next_token belongs to another query: repeat the query unchanged "
                              "with only next_token added")
@@ -58,6 +65,12 @@ class TokenSigner:
 
     def _sign(self, body: str) -> str:
         return _b64(hmac.new(self._secret, body.encode(), hashlib.sha256).digest())
+
+
+def caller_key(tenant_id: str, user_id: str | None, roles: frozenset[str]) -> str:
+    """Who a token belongs to: a USER and an admin of one tenant read different
+    indexes for the same query, so the roles are part of it."""
+    return json.dumps([tenant_id, user_id or "", sorted(roles)], separators=(",", ":"))
 
 
 def query_hash(parts: dict[str, Any]) -> str:

@@ -12,8 +12,10 @@ from tests.isolation_matrix import IDENTITIES, Reply, as_text, leaks, run_matrix
 
 
 def http_call(server: LocalServer) -> Any:
-    def call(method: str, path: str, token: str | None, body: Any) -> Reply:
+    def call(method: str, path: str, token: str | None, body: Any,
+             extra: dict[str, str] | None = None) -> Reply:
         headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
+        headers.update(extra or {})
         answer = requests.request(method, server.url + path, headers=headers, json=body,
                                   timeout=60)
         try:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import shutil
 import subprocess
+import threading
+import time
+import uuid
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -88,3 +93,53 @@ def test_a_job_can_be_watched_by_long_polling_and_cancelled_over_http(
 
     assert moved["state"] == "RUNNING"
     assert cancelled.status_code == 200 and cancelled.json()["state"] == "ABORTED"
+
+
+def test_a_burst_of_64_simultaneous_new_connections_each_makes_its_job(
+    server: LocalServer,
+) -> None:
+    """64 clients open a connection each at the same instant and submit a job:
+    every one is answered (none reset by a short listen backlog), and makes
+    its own job, which can then be read and listed."""
+    clients = 64
+    burst = uuid.uuid4().hex
+    address = urlsplit(server.url)
+    auth = server.http.headers["Authorization"]
+    start = threading.Barrier(clients)
+    answers: dict[int, tuple[int, dict[str, Any]] | BaseException] = {}
+
+    def submit(index: int) -> None:
+        connection = http.client.HTTPConnection(address.hostname or "127.0.0.1", address.port,
+                                                timeout=60)
+        body = json.dumps({"method": "demo.echo", "description": burst,
+                           "params": {"index": index}})
+        try:
+            start.wait(timeout=30)
+            connection.request("POST", "/jobs", body=body, headers={
+                "Authorization": auth, "Content-Type": "application/json"})
+            response = connection.getresponse()
+            answers[index] = (response.status, json.loads(response.read()))
+        except BaseException as failure:  # a reset, a timeout: recorded, asserted below
+            answers[index] = failure
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit, args=(n,), daemon=True) for n in range(clients)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 90
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+
+    failures = {n: repr(a) for n, a in answers.items() if isinstance(a, BaseException)}
+    assert failures == {} and len(answers) == clients
+    assert sorted(status for status, _ in answers.values()) == [202] * clients  # type: ignore[misc]
+    jobs = {job["id"]: job for _, job in answers.values()}  # type: ignore[misc]
+    assert len(jobs) == clients
+    assert sorted(job["arguments"]["index"] for job in jobs.values()) == list(range(clients))
+    for job_id in jobs:
+        assert get_job(server, job_id)["id"] == job_id
+    query = {"filters": json.dumps([["description", "=", burst]]), "limit": "1000",
+             "select": "id"}
+    listed = server.http.get(f"{server.url}/jobs", params=query, timeout=30).json()
+    assert {record["id"] for record in listed["records"]} == set(jobs)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from typing import Any
@@ -156,3 +157,44 @@ def test_cancelling_twice_answers_409_the_second_time(jobs: JobsClient) -> None:
 
     assert first.status == 200
     assert second.status == 409 and second.body["error"]["details"] == {"state": "ABORTED"}
+
+
+def test_a_cancel_whose_read_misses_the_wait_token_still_aborts_the_children(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    """The parent stores its wait token between the cancel's read and its
+    write: the write must not succeed on that stale read, or nothing wakes the
+    parent and its children run on (found by the cascade benchmark)."""
+    parent_gate, child_gate = str(uuid.uuid4()), str(uuid.uuid4())
+    parent_id = jobs.submit("test.late_relay", {"gate": parent_gate,
+                                                "gates": [child_gate]}).body["id"]
+    jobs.wait_for(parent_id, lambda job: job["state"] == "RUNNING")
+    reader = boto3.client("dynamodb")
+    fired: list[bool] = []
+
+    def token_lands_first(params: dict[str, Any], **_: Any) -> None:
+        values = json.dumps(params.get("ExpressionAttributeValues", {}))
+        if fired or params["Key"]["id"]["S"] != parent_id or '"ABORTED"' not in values:
+            return
+        fired.append(True)
+        gate(parent_gate).set()
+        wait_until(lambda: reader.get_item(TableName=aws.table_name,
+                                           Key={"id": {"S": parent_id}})["Item"],
+                   lambda item: "wait_token" in item)
+
+    events = services().clients.dynamodb.meta.events
+    events.register("provide-client-params.dynamodb.UpdateItem", token_lands_first)
+    try:
+        answer = cancel(jobs, parent_id)
+    finally:
+        events.unregister("provide-client-params.dynamodb.UpdateItem", token_lands_first)
+    try:
+        assert answer.status == 200 and answer.body["state"] == "ABORTED"
+        assert fired
+        children = wait_until(
+            lambda: jobs.request("GET", f"/jobs/{parent_id}/children").body["records"],
+            lambda records: len(records) == 1 and records[0]["state"] == "ABORTED",
+            timeout=20)
+        assert children[0]["state"] == "ABORTED"
+    finally:
+        gate(child_gate).set()

@@ -118,3 +118,138 @@ def test_fuzzed_upload_forms_never_fail_on_our_side(send: Any, boundary: str,
         f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n".encode()
         + content + b"\r\n" for name, content in parts) + f"--{boundary}--\r\n".encode()
     send("POST", "/_upload", body, f"multipart/form-data; boundary={boundary}")
+
+
+# Issue 14: the shapes a hostile client tried (deep JSON, non-ASCII text near
+# the size caps, numbers JSON does not have, content types, huge times).
+
+MAX_JSON_DEPTH = 64  # README: JSON a client sends nests at most 64 levels
+NON_FINITE = st.sampled_from(["NaN", "Infinity", "-Infinity", "1e400", "-1e400", "1E999",
+                              "123456789e999"])
+CONTENT_TYPES = st.sampled_from([
+    "application/json", "application/json; charset=utf-8", "text/plain",
+    "application/x-www-form-urlencoded", "application/xml", "text/html", "image/png",
+    "multipart/form-data", "multipart/form-data; boundary=x", "application/octet-stream",
+    "*/*", "", "application/json, application/xml",
+]) | st.text(st.characters(codec="ascii", exclude_categories=["Cc"]), max_size=30)
+HUGE_TIMES = st.sampled_from(["1e20", "inf", "-inf", "1e400", "253402300800", "253402300799",
+                              "nan", "-1", "0", "1e308", "-0", "9" * 400, "0x10", "1_000"]) \
+    | st.floats().map(repr) | st.integers(min_value=-(10**30), max_value=10**30).map(str)
+
+
+def deep_json(depth: int, opener: str) -> str:
+    """`depth` levels of lists, objects or both, written out (json.dumps recurses)."""
+    kinds = ["{" if opener == "{" or (opener == "mixed" and n % 2) else "["
+             for n in range(depth)]
+    return ("".join('{"k":' if kind == "{" else "[" for kind in kinds) + "0"
+            + "".join("}" if kind == "{" else "]" for kind in reversed(kinds)))
+
+
+def upload_form(data: bytes, boundary: str = "fuzz") -> tuple[bytes, str]:
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"data\"\r\n\r\n".encode()
+            + data + f"\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            "filename=\"a.bin\"\r\n\r\nabc\r\n".encode() + f"--{boundary}--\r\n".encode())
+    return body, f"multipart/form-data; boundary={boundary}"
+
+
+def refused(answer: Any, status: int, *words: str) -> None:
+    error = json.loads(answer.body)["error"]
+    assert answer.status_code == status, (answer.status_code, error)
+    assert all(word in error["message"] for word in words), error
+
+
+@FUZZ
+@given(depth=st.integers(min_value=0, max_value=3000) | st.integers(min_value=60, max_value=70),
+       opener=st.sampled_from(["[", "{", "mixed"]))
+def test_fuzzed_deep_json_is_refused_past_the_limit_everywhere(send: Any, depth: int,
+                                                               opener: str) -> None:
+    deep = deep_json(depth, opener)
+    body = f'{{"method": "demo.echo", "params": {{"d": {deep}}}}}'
+    too_deep = depth + 2 > MAX_JSON_DEPTH  # the body's object and params hold it
+    answer = send("POST", "/jobs", body.encode())
+    if too_deep:
+        refused(answer, 400, "nested", str(MAX_JSON_DEPTH))
+    form, content_type = upload_form(body.replace("demo.echo", "demo.checksum").encode())
+    answer = send("POST", "/_upload", form, content_type)
+    if too_deep:
+        refused(answer, 400, "data part", "nested")
+    filters = f'[["description", "=", "x"], {deep}]'
+    answer = send("GET", path_with("/jobs", {"filters": filters}))
+    if depth + 1 > MAX_JSON_DEPTH and len(filters) <= 8192:
+        refused(answer, 400, "filters", "nested")
+    send("POST", "/jobs/00000000-0000-4000-8000-000000000000/cancel", body.encode())
+
+
+@settings(FUZZ, max_examples=12)
+@given(char=st.sampled_from(["é", "€", "😀"]) | st.characters(min_codepoint=0x80,
+                                                               exclude_categories=["Cs"]),
+       # the counts near the caps: 256 KiB of body, 400 KB of record
+       count=st.sampled_from([40_000, 70_000, 87_000, 130_000])
+       | st.integers(min_value=1, max_value=140_000))
+def test_fuzzed_non_ascii_text_near_the_caps_never_fails_on_our_side(send: Any, char: str,
+                                                                     count: int) -> None:
+    body = json.dumps({"method": "demo.group", "params": {}, "description": None,
+                       "children": [{"method": "demo.echo",
+                                     "params": {"t": char * count}}]}, ensure_ascii=False)
+    answer = send("POST", "/jobs", body.encode())
+    assert answer.status_code in (202, 413), answer.body
+    body = json.dumps({"method": "demo.echo", "params": {"t": char * count}}, ensure_ascii=False)
+    answer = send("POST", "/jobs", body.encode())
+    assert answer.status_code in (202, 413), answer.body
+    if answer.status_code == 413:
+        assert "bytes" in json.loads(answer.body)["error"]["message"]
+
+
+@FUZZ
+@given(value=json_values, number=NON_FINITE, where=st.sampled_from(["value", "list", "key"]))
+def test_fuzzed_non_finite_numbers_are_refused_everywhere(send: Any, value: Any, number: str,
+                                                         where: str) -> None:
+    text = json.dumps(value, allow_nan=False) if _finite(value) else "0"
+    inner = {"value": number, "list": f"[{text}, {number}]",
+             "key": f'{{"a": {text}, "b": {number}}}'}[where]
+    body = f'{{"method": "demo.echo", "params": {{"x": {inner}}}}}'.encode()
+    refused(send("POST", "/jobs", body), 400, "not valid JSON", "finite")
+    form, content_type = upload_form(body.replace(b"demo.echo", b"demo.checksum"))
+    refused(send("POST", "/_upload", form, content_type), 400, "data part", "finite")
+    filters = f'[["progress.percent", "in", [{number}]]]'
+    refused(send("GET", path_with("/jobs", {"filters": filters})), 400, "filters", "finite")
+
+
+@FUZZ
+@given(content_type=CONTENT_TYPES, body=st.binary(max_size=80) | st.just(
+    b'{"method": "demo.echo", "params": {}}'))
+def test_fuzzed_content_types_answer_in_the_envelope(send: Any, content_type: str,
+                                                     body: bytes) -> None:
+    for path in ("/jobs", "/jobs/00000000-0000-4000-8000-000000000000/cancel", "/_upload"):
+        answer = send("POST", path, body, content_type)
+        if answer.status_code == 415:
+            error = json.loads(answer.body)["error"]
+            assert error["code"] == "unsupported_media_type", error
+            assert ("multipart/form-data" if path == "/_upload" else "application/json") \
+                in error["message"], error
+
+
+@FUZZ
+@given(value=HUGE_TIMES, name=st.sampled_from(["expired_before", "created_after",
+                                               "created_before", "wait", "since"]))
+def test_fuzzed_huge_times_never_fail_on_our_side(send: Any, value: str, name: str) -> None:
+    answer = send("DELETE", path_with("/jobs", {"expired_before": value}))
+    try:
+        valid = 0 <= float(value) <= 253402300799
+    except ValueError:
+        valid = False
+    if not valid:
+        refused(answer, 400, "expired_before")
+    if name.startswith("created"):
+        send("GET", path_with("/jobs", {name: value}))
+    else:  # no such job: answered at once, whatever the wait
+        send("GET", path_with("/jobs/00000000-0000-4000-8000-000000000000", {name: value}))
+
+
+def _finite(value: Any) -> bool:
+    try:
+        json.dumps(value, allow_nan=False)
+    except ValueError:
+        return False
+    return True
+

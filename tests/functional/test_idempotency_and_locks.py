@@ -68,6 +68,22 @@ def test_the_job_id_is_derived_from_tenant_and_key(aws: Provisioned) -> None:
     assert a_again.job.id == a.id and not a_again.created
 
 
+def test_a_key_belongs_to_its_user_within_a_tenant(aws: Provisioned) -> None:
+    jobs = services().jobs
+    request = SubmitRequest(method="demo.echo", params={})
+
+    ann = jobs.submit(request, Caller("acme", "ann", request_id="r1"), "shared-key")
+    bob = jobs.submit(request, Caller("acme", "bob", request_id="r2"), "shared-key")
+    bob_other = jobs.submit(SubmitRequest(method="demo.echo", params={"n": 2}),
+                            Caller("acme", "bob", request_id="r3"), "shared-key-2")
+    ann_other = jobs.submit(SubmitRequest(method="demo.echo", params={"n": 3}),
+                            Caller("acme", "ann", request_id="r4"), "shared-key-2")
+
+    assert ann.created and bob.created and bob_other.created and ann_other.created
+    assert len({ann.job.id, bob.job.id, bob_other.job.id, ann_other.job.id}) == 4
+    assert (bob.job.user_id, ann_other.job.user_id) == ("bob", "ann")
+
+
 def test_simultaneous_duplicates_create_one_job_and_one_execution(aws: Provisioned) -> None:
     jobs = services().jobs
     request = SubmitRequest(method="demo.echo", params={"burst": True})

@@ -15,10 +15,12 @@ from tests.isolation_matrix import CANARY, IDENTITIES, Reply, leaks, run_matrix
 
 
 def chalice_call(client: Client) -> Any:
-    def call(method: str, path: str, token: str | None, body: Any) -> Reply:
+    def call(method: str, path: str, token: str | None, body: Any,
+             extra: dict[str, str] | None = None) -> Reply:
         headers = {"Content-Type": "application/json"}
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
+        headers.update(extra or {})
         response = client.http.request(method, path, headers=headers,
                                        body=json.dumps(body) if body is not None else b"")
         text = response.body.decode() if response.body else ""

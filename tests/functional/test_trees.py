@@ -13,9 +13,10 @@ from botocore.exceptions import EndpointConnectionError
 
 import app as job_app
 from chalicelib import wiring
+from chalicelib.caller import Caller
 from chalicelib.clock import system_clock
 from chalicelib.fanout import START_ATTEMPTS, WaitForChildren
-from chalicelib.service import _job_id
+from chalicelib.service import idempotent_job_id
 from chalicelib.tree import child_id
 from chalicelib.wiring import services
 from local import seam
@@ -324,7 +325,8 @@ def test_a_parent_whose_children_miss_its_deadline_fails_and_aborts_them(
 
 def test_a_child_whose_start_failed_is_started_by_the_sweeper(jobs: JobsClient) -> None:
     key = str(uuid.uuid4())
-    parent_id = _job_id("default", key)  # ids derive from the key, so known up front
+    # ids derive from the caller and the key, so known up front
+    parent_id = idempotent_job_id(Caller("default", "tester"), key)
     unlucky = child_id(parent_id, 1)
     refused: list[str] = []
 
@@ -367,13 +369,13 @@ def test_bad_children_are_refused_naming_the_child_and_nothing_is_created(
     jobs: JobsClient,
 ) -> None:
     cases = {
-        "children[1].children[0]: unknown method 'nope'": [
+        "children[1].children[0]: unknown method; known methods: ": [
             echo(), {"method": "demo.group", "children": [{"method": "nope"}]}],
         "children[0]: invalid params for demo.sleep": [
             {"method": "demo.sleep", "params": {"seconds": -1}}],
         "children.0.weight": [{"method": "demo.echo", "weight": 0}],
         "children.0.on_child_failure": [{"method": "demo.echo", "on_child_failure": "maybe"}],
-        "children.0.colour": [{"method": "demo.echo", "colour": "red"}],
+        "children.0.<unknown field>": [{"method": "demo.echo", "colour": "red"}],
     }
     for expected, children in cases.items():
         answer = jobs.submit("demo.group", {}, children=children)

@@ -160,11 +160,11 @@ def test_bad_uploads_get_a_clear_4xx_and_leave_nothing_behind(jobs: JobsClient,
     assert "data part came after the file part" in messages["data after file"]
     assert "data part is missing" in messages["no data"]
     assert "file part is missing" in messages["no file"]
-    assert "unknown method 'no.such'" in messages["unknown method"]
+    assert "unknown method; known methods: " in messages["unknown method"]
     assert "reads no uploaded file" in messages["method reads no file"]
-    assert "nope" in messages["bad params"]
+    assert "params for demo.checksum: <unknown field>" in messages["bad params"]
     assert "not valid JSON" in messages["data not JSON"]
-    assert "unexpected part 'other'" in messages["extra part"]
+    assert "unexpected or repeated part" in messages["extra part"]
     assert f"larger than {limit} bytes" in messages["too big"]
     assert stored(aws) == before
 

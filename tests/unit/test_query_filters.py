@@ -326,7 +326,8 @@ def assert_rejected_at(filters: Any, path: str, *words: str) -> None:
 
 def test_an_unknown_field_is_rejected_with_examples() -> None:
     assert_rejected_at([["state", "=", "RUNNING"], ["colour", "=", "red"]],
-                       "filters[1][0]", "unknown field 'colour'", "time_created")
+                       "filters[1][0]", "unknown field", "time_created")
+    assert "colour" not in rejected([["colour", "=", "red"]]).message  # never echoed
 
 
 def test_a_field_that_may_hold_secrets_cannot_be_filtered() -> None:
@@ -339,7 +340,8 @@ def test_a_non_string_field_is_rejected() -> None:
 
 def test_an_unknown_operator_is_rejected_with_the_known_ones() -> None:
     assert_rejected_at([["state", "==", "RUNNING"]], "filters[0][1]",
-                       "unknown operator '=='", "rnin", "!$")
+                       "unknown operator", "rnin", "!$")
+    assert "==" not in rejected([["state", "==", "RUNNING"]]).message  # never echoed
 
 
 def test_a_case_insensitive_operator_is_rejected_with_a_hint() -> None:
@@ -489,7 +491,7 @@ def test_an_empty_or_branch_is_rejected() -> None:
 def test_an_error_deep_in_an_or_names_its_full_path() -> None:
     filters = [["OR", [[["state", "=", "RUNNING"], ["colour", "=", "red"]]]]]
 
-    assert_rejected_at(filters, "filters[0][1][0][1][0]", "colour")
+    assert_rejected_at(filters, "filters[0][1][0][1][0]", "unknown field")
 
 
 def test_more_than_fifty_conditions_are_rejected() -> None:

@@ -72,7 +72,7 @@ def test_an_unknown_sort_field_is_rejected_with_its_path() -> None:
 
     assert error.message.startswith("order_by[1]: ")
     assert error.details == {"path": "order_by[1]", "problem": error.details["problem"]}
-    assert "'colour'" in error.message
+    assert "unknown field" in error.message and "colour" not in error.message
 
 
 def test_message_ids_cannot_be_a_sort_key() -> None:
@@ -225,7 +225,7 @@ def test_an_unknown_select_field_is_rejected_with_its_path() -> None:
     error = rejected_select(["id", "colour"])
 
     assert error.message.startswith("select[1]: ")
-    assert "'colour'" in error.message
+    assert "unknown field" in error.message and "colour" not in error.message
 
 
 def test_an_unknown_subfield_is_rejected() -> None:
