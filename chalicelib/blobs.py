@@ -18,18 +18,16 @@ import base64
 import hashlib
 import json
 import unicodedata
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.parse import quote
 
-from botocore.exceptions import ClientError
-
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.aws_errors import FILE_STORE, failed_items, translated
 
 PREFIX = "jobs/"
 MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
+# A conditional PutObject (If-None-Match: *) that found an object there.
+EXISTING_CODES = frozenset({"PreconditionFailed", "412"})
 # S3 multipart parts must be at least 5 MiB (but the last); 10,000 parts of
 # 8 MiB make files of up to 78 GiB.
 PART_BYTES = 8 * 1024 * 1024
@@ -105,14 +103,11 @@ class Blobs:
                   if_absent: bool = False) -> bool:
         """Store an object; with `if_absent`, only if there is none (False then)."""
         extra = {"IfNoneMatch": "*"} if if_absent else {}
-        try:
+        with translated(FILE_STORE, fine=EXISTING_CODES if if_absent else ()):
             self._client.put_object(Bucket=self._bucket, Key=key, Body=body,
                                     ContentType=content_type, **extra)
-        except ClientError as exc:
-            if if_absent and _code(exc) in ("PreconditionFailed", "412"):
-                return False
-            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
-        return True
+            return True
+        return False
 
     def get_bytes(self, key: str) -> bytes | None:
         stream = self.open(key)
@@ -137,38 +132,34 @@ class Blobs:
 
     def _get(self, key: str) -> dict[str, Any] | None:
         """GetObject's answer, or None when the object is missing."""
-        try:
+        with translated(FILE_STORE, fine=MISSING_CODES):
             answer: dict[str, Any] = self._client.get_object(Bucket=self._bucket, Key=key)
-        except ClientError as exc:
-            if _code(exc) in MISSING_CODES:
-                return None
-            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
-        return answer
+            return answer
+        return None
 
     def head(self, key: str) -> ObjectFacts | None:
-        try:
+        with translated(FILE_STORE, fine=MISSING_CODES):
             answer = self._client.head_object(Bucket=self._bucket, Key=key,
                                               ChecksumMode="ENABLED")
-        except ClientError as exc:
-            if _code(exc) in MISSING_CODES:
-                return None
-            raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc
-        return ObjectFacts(int(answer["ContentLength"]), answer.get("ChecksumSHA256"))
+            return ObjectFacts(int(answer["ContentLength"]), answer.get("ChecksumSHA256"))
+        return None
 
     def delete(self, key: str) -> None:
         """Remove an object; one that is already gone is fine."""
-        with _unavailable_on_error():
+        with translated(FILE_STORE):
             self._client.delete_object(Bucket=self._bucket, Key=key)
 
     def delete_many(self, keys: list[str]) -> None:
         """Remove objects, missing ones included (DeleteObjects, 1,000 a call)."""
         for start in range(0, len(keys), DELETE_BATCH):
             batch = [{"Key": key} for key in keys[start:start + DELETE_BATCH]]
-            with _unavailable_on_error():
+            with translated(FILE_STORE):
                 answer = self._client.delete_objects(
                     Bucket=self._bucket, Delete={"Objects": batch, "Quiet": True})
-            if answer.get("Errors"):
-                raise ServiceUnavailable("the file store could not delete every file; retry")
+            failure = failed_items("DeleteObjects", answer.get("Errors") or [],
+                                   "the file store could not delete every file; retry")
+            if failure is not None:
+                raise failure
 
     def writer(self, key: str, content_type: str = "application/octet-stream") -> S3Writer:
         return S3Writer(self._client, self._bucket, key, content_type)
@@ -236,7 +227,7 @@ class S3Writer:
         if self.closed:
             return
         self.closed = True
-        with _unavailable_on_error():
+        with translated(FILE_STORE):
             if self._upload_id is None:
                 self._client.put_object(Bucket=self._bucket, Key=self._key,
                                         Body=bytes(self._buffer),
@@ -256,7 +247,7 @@ class S3Writer:
         self._buffer.clear()
         if self._upload_id is not None and not self.completed:
             upload_id, self._upload_id = self._upload_id, None
-            with _unavailable_on_error():
+            with translated(FILE_STORE):
                 self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key,
                                                     UploadId=upload_id)
 
@@ -270,7 +261,7 @@ class S3Writer:
             self.abort()
 
     def _send_part(self, body: bytes) -> None:
-        with _unavailable_on_error():
+        with translated(FILE_STORE):
             if self._upload_id is None:
                 self._upload_id = self._client.create_multipart_upload(
                     Bucket=self._bucket, Key=self._key,
@@ -302,14 +293,3 @@ def content_disposition(filename: str) -> str:
     fallback = name.encode("ascii", "replace").decode().replace("?", "_")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
-
-def _code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
-@contextmanager
-def _unavailable_on_error() -> Iterator[None]:
-    try:
-        yield
-    except ClientError as exc:
-        raise ServiceUnavailable("the file store is unavailable; retry shortly") from exc

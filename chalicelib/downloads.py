@@ -15,18 +15,17 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib import download_links
 from chalicelib.blobs import Blobs, S3Writer, output_key
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import Gone, NotFound, TransitionRejected
 from chalicelib.file_waits import wait_for_file
-from chalicelib.items import from_item
 from chalicelib.models import DownloadInfo, DownloadState, Job, Outcome
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
+from chalicelib.worker_contract import TaskResult
 from chalicelib.workflow import Workflow
 
 NO_SUCH_DOWNLOAD = "no such download"
@@ -86,7 +85,7 @@ class Downloads:
             self._blobs.delete(output_key(job.id))  # cancelled while it wrote
             raise
 
-    def wait(self, job_id: str, token: str) -> dict[str, Any]:
+    def wait(self, job_id: str, token: str) -> TaskResult:
         """The WaitDownload task (ended at once if the file was claimed already)."""
         return wait_for_file(self._store, self._workflow, job_id, token, "download")
 
@@ -125,7 +124,7 @@ class Downloads:
             job = self._store.claim_download(job_id, download_links.token_hash(token),
                                              iso(self._clock()))
         except TransitionRejected as exc:
-            raise self._why_not(exc.old_item, token) from None
+            raise self._why_not(exc.job, token) from None
         if job.wait_token:  # else the wait, when it starts, ends itself
             self._end_wait(job)
         assert job.download is not None
@@ -151,8 +150,7 @@ class Downloads:
             if job is None or job.state.is_terminal or _ready(job):
                 return
 
-    def _why_not(self, old_item: dict[str, Any] | None, token: str) -> Exception:
-        job = from_item(old_item) if old_item and "method" in old_item else None
+    def _why_not(self, job: Job | None, token: str) -> Exception:
         if job is None or job.download is None or \
                 not download_links.token_matches(token, job.download_token_hash):
             return NotFound(NO_SUCH_DOWNLOAD)  # the same answer for every wrong guess

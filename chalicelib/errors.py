@@ -1,26 +1,48 @@
-"""Every error the job API raises on purpose, and the HTTP status it maps to.
+"""Every error the job API raises, where it comes from and how it ends.
 
-    JobApiError                      root; status 500 unless a subclass says otherwise
-    ├── BadRequest (400)             malformed JSON, a body or query that fails validation
-    │   ├── UnknownMethod (400)      the method is not registered; details list the known ones
-    │   └── InvalidParams (400)      params fail the method's model; details name the fields
-    ├── NotFound (404)               unknown job, or one the caller may not see
-    ├── Conflict (409)               the job's state forbids the request
-    ├── Gone (410)                   a once-only thing was already used
-    ├── PayloadTooLarge (413)
-    ├── UnsupportedMediaType (415)   a body of a Content-Type the route does not take
-    └── ServiceUnavailable (503)     AWS kept throttling or failing past our retries
+    Exception
+    ├── JobApiError                      answered by chalicelib.api.responses with its
+    │   │                                status and code; 500 internal_error itself
+    │   ├── BadRequest (400)             malformed JSON, a body or query that fails validation
+    │   │   ├── UnknownMethod (400)      the method is not registered; details list the known ones
+    │   │   └── InvalidParams (400)      params fail the method's model; details name the fields
+    │   ├── NotFound (404)               unknown job, or one the caller may not see
+    │   ├── Conflict (409)               the job's state forbids the request
+    │   ├── Gone (410)                   a once-only thing was already used
+    │   ├── PayloadTooLarge (413)
+    │   ├── UnsupportedMediaType (415)   a body of a Content-Type the route does not take
+    │   └── ServiceUnavailable (503)     AWS kept throttling or failing past botocore's
+    │                                    retries, or a race kept being lost; answered
+    │                                    with Retry-After
+    │
+    │   internal: caught by our own code, never answered as they are
+    ├── TransitionRejected               a conditional write lost its race; carries the
+    │                                    record as the write found it (None: missing)
+    ├── DuplicateJob, LockHeld           chalicelib.store: a create met an existing job,
+    │                                    or a lock that another job holds
+    ├── WaitForChildren, WaitForUpload,  raised by the worker to steer its execution: the
+    │   WaitForDownload                  state machine's Catch rules route on their names
+    ├── JobAborted                       chalicelib.context: in a handler, its job was cancelled
+    ├── InvalidToken                     chalicelib.authn: the authorizer denies the call
+    │
+    │   faults: a route answers them 500 internal_error and logs them; in the
+    │   worker they fail the job, or Step Functions catches them as a crash
+    ├── botocore ClientError             what no retry mends: AccessDenied, a missing
+    │                                    table or bucket, a request AWS refuses
+    └── any other                        a bug
 
-    TransitionRejected               internal: a conditional write lost its race;
-                                     carries the state the record really had
-
-Domain code raises these; `chalicelib.api.responses` alone turns them into HTTP
-responses, and `chalicelib.store` alone turns botocore's ClientError into them.
+botocore's ClientError is translated in one place, chalicelib.aws_errors, for
+the store, the workflow and the files alike: the codes a call expects take
+its meaning, transient ones become ServiceUnavailable, the rest stay faults.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chalicelib.models import Job
+    from chalicelib.states import JobState
 
 
 class JobApiError(Exception):
@@ -83,10 +105,10 @@ class ServiceUnavailable(JobApiError):
 class TransitionRejected(Exception):
     """A conditional write found the job in another state than it required."""
 
-    def __init__(self, job_id: str, actual_state: str | None,
-                 old_item: dict[str, Any] | None = None) -> None:
+    def __init__(self, job_id: str, actual_state: JobState | None,
+                 job: Job | None = None) -> None:
         super().__init__(f"job {job_id} is {actual_state or 'missing'}")
         self.job_id = job_id
-        self.actual_state = actual_state
+        self.actual_state = actual_state  # None: there is no such job
         # The record as the write found it (DynamoDB's ALL_OLD), when it exists.
-        self.old_item = old_item
+        self.job = job

@@ -45,6 +45,7 @@ from chalicelib.retention import execution_waits, retention_deadline, stop_deadl
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
+from chalicelib.worker_contract import TaskResult
 from chalicelib.workflow import Runner, Workflow
 
 log = logging.getLogger("jobapi.fanout")
@@ -162,7 +163,7 @@ class FanOut:
 
     # Waiting and waking.
 
-    def wait(self, job_id: str, token: str) -> dict[str, Any]:
+    def wait(self, job_id: str, token: str) -> TaskResult:
         """The WaitChildren task: store the token, and wake at once if there
         is nothing (left) to wait for."""
         try:
@@ -170,9 +171,9 @@ class FanOut:
         except TransitionRejected as exc:
             # Cancelled or ended before it could wait: Finish sees why.
             self._workflow.resume(token)
-            return {"job_id": job_id, "state": exc.actual_state, "waiting": False}
+            return TaskResult(job_id, exc.actual_state, waiting=False)
         woke = tree.ready(parent) and self.wake(parent)
-        return {"job_id": job_id, "state": parent.state.value, "waiting": not woke}
+        return TaskResult(job_id, parent.state.value, waiting=not woke)
 
     def wake(self, parent: Job) -> bool:
         token = parent.wait_token

@@ -5,19 +5,18 @@ wait later (the S3 event, the claim, a cancel) finds the token there."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from chalicelib.errors import TransitionRejected
 from chalicelib.store import JobStore
+from chalicelib.worker_contract import TaskResult
 from chalicelib.workflow import Workflow
 
 
 def wait_for_file(store: JobStore, workflow: Workflow, job_id: str, token: str,
-                  kind: str) -> dict[str, Any]:
+                  kind: str) -> TaskResult:
     """`kind`: "upload" or "download"."""
     try:
         job = store.await_file(job_id, token, kind)
     except TransitionRejected as exc:
         workflow.resume(token)
-        return {"job_id": job_id, "state": exc.actual_state, "waiting": False}
-    return {"job_id": job_id, "state": job.state.value, "waiting": True}
+        return TaskResult(job_id, exc.actual_state, waiting=False)
+    return TaskResult(job_id, job.state.value, waiting=True)

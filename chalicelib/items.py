@@ -23,7 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib import keys
 from chalicelib.errors import PayloadTooLarge
-from chalicelib.models import ExcInfo, Job, Progress
+from chalicelib.models import DownloadInfo, ExcInfo, Job, Outcome, Progress
 from chalicelib.states import JobState
 
 # DynamoDB's limit is 400 KB (409,600 bytes); moto's is 405,000: stay under both.
@@ -151,3 +151,33 @@ def exc_info_value(exc_info: ExcInfo) -> dict[str, Any]:
 
 def state_value(state: JobState) -> dict[str, Any]:
     return {"S": state.value}
+
+
+def outcome_values(outcome: Outcome) -> dict[str, Any]:
+    """The attributes an outcome sets on its job's record, by name."""
+    attributes: dict[str, Any] = {}
+    if outcome.result is not None:
+        attributes["result"] = {"S": dumps(outcome.result)}
+    for field in ("result_encoding_error", "error", "exception", "result_ref"):
+        value = getattr(outcome, field)
+        if value is not None:
+            attributes[field] = {"S": value}
+    if outcome.exc_info is not None:
+        attributes["exc_info"] = exc_info_value(outcome.exc_info)
+    if outcome.progress is not None:
+        attributes["progress"] = progress_value(outcome.progress)
+    if outcome.expires_at is not None:
+        attributes["expires_at"] = {"N": str(outcome.expires_at)}
+    if outcome.outcome is not None:
+        attributes["outcome"] = {"S": outcome.outcome}
+    for field in ("logs_path", "logs_excerpt"):
+        text = getattr(outcome, field)
+        if text is not None:
+            attributes[field] = {"S": text}
+    if outcome.download is not None:
+        attributes["download"] = download_value(outcome.download)
+    return attributes
+
+
+def download_value(download: DownloadInfo) -> dict[str, Any]:
+    return serialize({"d": download.model_dump(mode="json", exclude_none=True)})["d"]

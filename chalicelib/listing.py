@@ -25,7 +25,7 @@ from chalicelib.query.filters import AllOf, Condition
 from chalicelib.query.options import OrderKey, sort_records
 from chalicelib.query.planner import Plan, plan
 from chalicelib.query.tokens import TokenSigner, caller_key, query_hash
-from chalicelib.store import JobStore
+from chalicelib.store import IndexEntry, JobStore
 from chalicelib.views import job_view
 
 MAX_LIMIT = 1000
@@ -100,16 +100,16 @@ class JobLister:
         jobs: list[Job] = []
         skipped = 0
         resume: dict[str, Any] | None = None
-        for item, job in scan.matches():
+        for entry, job in scan.matches():
             if skipped < skip:
                 skipped += 1
-                scan.mark_returned(item)
+                scan.mark_returned(entry)
                 continue
             if len(jobs) == query.limit:  # one match more: there is a next page
-                resume = _start_key(chosen, scan.last_returned)
+                resume = _resume_key(scan.last_returned)
                 break
             jobs.append(job)
-            scan.mark_returned(item)
+            scan.mark_returned(entry)
         else:
             resume = scan.resume_key()
         token = self._token(query, caller, {"k": resume}) if resume else None
@@ -144,16 +144,16 @@ class JobLister:
     def _hash(query: ListQuery) -> str:
         return query_hash(query.fingerprint)
 
-    def visible(self, item: dict[str, Any], caller: Caller, query: ListQuery) -> bool:
-        if item.get("tenant_id") != caller.tenant_id:
+    def visible(self, entry: IndexEntry, caller: Caller, query: ListQuery) -> bool:
+        if entry.tenant_id != caller.tenant_id:
             return False
-        if not caller.sees_whole_tenant and item.get("user_id") != caller.user_id:
+        if not caller.sees_whole_tenant and entry.user_id != caller.user_id:
             return False  # the scope is in the query already; this is a second lock
-        expires = item.get("expires_at")
+        expires = entry.expires_at
         if expires is not None and int(expires) <= self._clock():
             return False
         mentions_transient = "transient" in query.where.fields()
-        return query.include_transient or mentions_transient or not item.get("transient")
+        return query.include_transient or mentions_transient or not entry.transient
 
 
 class _Scan:
@@ -176,10 +176,10 @@ class _Scan:
         self.need = wanted if wanted is not None else budget
         self.scanned = 0
         self.exhausted_budget = False
-        self.last_consumed: dict[str, Any] | None = None
-        self.last_returned: dict[str, Any] | None = None
+        self.last_consumed: IndexEntry | None = None
+        self.last_returned: IndexEntry | None = None
 
-    def matches(self) -> Iterator[tuple[dict[str, Any], Job]]:
+    def matches(self) -> Iterator[tuple[IndexEntry, Job]]:
         if _empty_range(self._plan):
             self._more_in_index = False
             return
@@ -187,38 +187,37 @@ class _Scan:
             while chunk:
                 size = self.need + 1 if self._prefilter else len(chunk)
                 batch, chunk = chunk[:size], chunk[size:]
-                found = self._store.get_many([item["id"] for item in batch])
-                for item in batch:
-                    self.last_consumed = item
-                    job = found.get(item["id"])
+                found = self._store.get_many([entry.id for entry in batch])
+                for entry in batch:
+                    self.last_consumed = entry
+                    job = found.get(entry.id)
                     if job is not None and self._query.where.matches(job_view(job)):
-                        yield item, job
+                        yield entry, job
 
     @property
     def projection_suffices(self) -> bool:
         """The index items alone decide the filter (no full record needed)."""
         return self._prefilter
 
-    def index_matches(self) -> Iterator[dict[str, Any]]:
-        """Matching index items, judged on the projection alone: enough to
+    def index_matches(self) -> Iterator[IndexEntry]:
+        """Matching index entries, judged on the projection alone: enough to
         count, and half the reads of fetching every record."""
         if _empty_range(self._plan):
             return
         while (chunk := self._next_chunk()) is not None:
             yield from chunk
 
-    def mark_returned(self, item: dict[str, Any]) -> None:
-        self.last_returned = item
+    def mark_returned(self, entry: IndexEntry) -> None:
+        self.last_returned = entry
         self.need -= 1
 
     def resume_key(self) -> dict[str, Any] | None:
         """Where the next page starts, if the index may hold more."""
         if not self._more_in_index:
             return None
-        return _start_key(self._plan, self.last_consumed) if self.last_consumed else \
-            self._last_key
+        return _resume_key(self.last_consumed) if self.last_consumed else self._last_key
 
-    def _next_chunk(self) -> list[dict[str, Any]] | None:
+    def _next_chunk(self) -> list[IndexEntry] | None:
         if not self._more_in_index:
             return None
         room = self._budget - self.scanned
@@ -226,26 +225,21 @@ class _Scan:
             self.exhausted_budget = True
             return None
         size = min(room, self.need + max(1, self.need // 4)) if self._prefilter else room
-        page = self._store.query_page(self._plan.index, self._plan.key_condition(),
-                                      self._plan.forward, size, self._last_key)
+        page = self._store.query_page(self._plan, size, self._last_key)
         self.scanned += page.scanned
         self._last_key = page.last_key
         self._more_in_index = page.last_key is not None
-        return [item for item in page.items if self._lister.visible(item, self._caller,
-                                                                     self._query)
-                and (not self._prefilter or self._query.where.matches(_projected_view(item)))]
+        return [entry for entry in page.entries
+                if self._lister.visible(entry, self._caller, self._query)
+                and (not self._prefilter or self._query.where.matches(_projected_view(entry)))]
 
 
-def _start_key(chosen: Plan, item: dict[str, Any] | None) -> dict[str, Any] | None:
-    if item is None:
-        return None
-    key = {"id": {"S": item["id"]}, "created_key": {"S": item["created_key"]}}
-    key[chosen.partition_attribute] = {"S": item[chosen.partition_attribute]}
-    return key
+def _resume_key(entry: IndexEntry | None) -> dict[str, Any] | None:
+    return entry.resume_key if entry is not None else None
 
 
-def _projected_view(item: dict[str, Any]) -> dict[str, Any]:
-    return {name: item.get(name) for name in PROJECTED_FIELDS}
+def _projected_view(entry: IndexEntry) -> dict[str, Any]:
+    return {name: entry.projected(name) for name in PROJECTED_FIELDS}
 
 
 def _scoped(query: ListQuery, caller: Caller) -> tuple[ListQuery, Caller] | None:

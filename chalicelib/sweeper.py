@@ -22,7 +22,6 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
 
 from chalicelib import keys, tree
 from chalicelib.clock import Clock, iso
@@ -31,7 +30,7 @@ from chalicelib.fanout import FanOut
 from chalicelib.models import Job
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
-from chalicelib.store import JobStore
+from chalicelib.store import ActiveEntry, JobStore
 from chalicelib.uploads import upload_pending
 from chalicelib.worker import Worker
 from chalicelib.workflow import Runner, Workflow
@@ -79,22 +78,22 @@ class Sweeper:
         started_before = iso(now - self._settings.lost_run_seconds)
         failed, woken = [], []
         for entry in self._entries(keys.active_shards(), created_before=started_before):
-            if entry.get("state") != JobState.RUNNING.value or \
-                    entry.get("time_started", "") >= started_before:
+            if entry.state is not JobState.RUNNING or \
+                    (entry.time_started or "") >= started_before:
                 continue
-            runner = entry.get("runner", Runner.STANDARD.value)
-            status = self._workflow.status(entry["id"]) if runner == Runner.STANDARD.value \
+            runner = entry.runner or Runner.STANDARD.value
+            status = self._workflow.status(entry.id) if runner == Runner.STANDARD.value \
                 else "ENDED (an Express execution lasts at most 5 minutes)"
             if status == "RUNNING":
-                if self._wake_if_ready(entry["id"]):
-                    woken.append(entry["id"])
+                if self._wake_if_ready(entry.id):
+                    woken.append(entry.id)
                 continue
-            ended = self._worker.record_crash(entry["id"], entry["tenant_id"], {
+            ended = self._worker.record_crash(entry.id, entry.tenant_id, {
                 "Error": "ExecutionLost",
                 "Cause": f"its execution ended ({status or 'missing'}) without recording "
                          "an outcome"})
-            if ended.get("state") == JobState.FAILED.value:
-                failed.append(entry["id"])
+            if ended.state == JobState.FAILED.value:
+                failed.append(entry.id)
         return failed, woken
 
     def expire_file_waits(self) -> list[str]:
@@ -102,9 +101,9 @@ class Sweeper:
         late = iso(self._clock() - WAIT_MARGIN_SECONDS)
         expired = []
         for entry in self._entries(keys.active_shards()):
-            if entry.get("wait_deadline") and entry["wait_deadline"] < late and \
-                    self._worker.expire_file_wait(entry["id"]):
-                expired.append(entry["id"])
+            if entry.wait_deadline and entry.wait_deadline < late and \
+                    self._worker.expire_file_wait(entry.id):
+                expired.append(entry.id)
         return expired
 
     def _wake_if_ready(self, job_id: str) -> bool:
@@ -119,7 +118,7 @@ class Sweeper:
         return True
 
     def _entries(self, shards: list[str], created_before: str | None = None,
-                 ) -> Iterator[dict[str, Any]]:
+                 ) -> Iterator[ActiveEntry]:
         for shard in shards:
             yield from self._store.active_entries(shard, created_before, MAX_ENTRIES)
 
@@ -131,9 +130,9 @@ class Sweeper:
         restarted = []
         for shard in keys.active_shards():
             for entry in self._store.active_entries(shard, cutoff, MAX_ENTRIES):
-                if entry.get("state") != JobState.WAITING.value:
+                if entry.state is not JobState.WAITING:
                     continue
-                job = self._store.get(entry["id"])
+                job = self._store.get(entry.id)
                 if job is None or job.state is not JobState.WAITING or _waits_for_upload(job):
                     continue
                 if self._restart(job):
@@ -160,12 +159,12 @@ class Sweeper:
         stopped = []
         for shard in keys.stopping_shards():
             for entry in self._store.active_entries(shard, None, MAX_ENTRIES):
-                if entry.get("state") != JobState.ABORTED.value:
+                if entry.state is not JobState.ABORTED:
                     continue
-                if entry.get("abort_deadline", "") > now:
+                if (entry.abort_deadline or "") > now:
                     continue
-                self._stop(entry["id"], entry.get("runner", Runner.STANDARD.value))
-                stopped.append(entry["id"])
+                self._stop(entry.id, entry.runner or Runner.STANDARD.value)
+                stopped.append(entry.id)
         return stopped
 
     def _stop(self, job_id: str, runner: str) -> None:

@@ -17,16 +17,15 @@ from __future__ import annotations
 import hashlib
 import logging
 from dataclasses import dataclass
-from typing import Any
 
 from chalicelib.blobs import Blobs, PresignedPut, upload_job_id, upload_key
 from chalicelib.errors import TransitionRejected
 from chalicelib.file_waits import wait_for_file
-from chalicelib.items import from_item
 from chalicelib.models import Job, UploadInfo, UploadRequest, UploadState
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
+from chalicelib.worker_contract import TaskResult
 from chalicelib.workflow import Workflow
 
 log = logging.getLogger("jobapi.uploads")
@@ -90,7 +89,7 @@ class Uploads:
     def discard(self, job_id: str) -> None:
         self._blobs.delete(upload_key(job_id))
 
-    def wait(self, job_id: str, token: str) -> dict[str, Any]:
+    def wait(self, job_id: str, token: str) -> TaskResult:
         """The WaitUpload task (ended at once if the file has landed already)."""
         return wait_for_file(self._store, self._workflow, job_id, token, "upload")
 
@@ -112,9 +111,9 @@ class Uploads:
         """Stored by POST /_upload, a repeated event, or too late. A job aborted
         meanwhile will never read its file; a job still WAITING is woken again
         (EventBridge retries an event whose wake failed: this repairs it)."""
-        if rejected.actual_state == JobState.ABORTED.value:
+        if rejected.actual_state is JobState.ABORTED:
             self.discard(job_id)
-        old = from_item(rejected.old_item) if rejected.old_item else None
+        old = rejected.job
         if old is not None and old.state is JobState.WAITING and old.wait_token:
             self._workflow.resume(old.wait_token)
         return rejected.actual_state

@@ -17,7 +17,7 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from chalicelib import outcomes, tree
 from chalicelib.blobs import Blobs, handler_result_key, result_key
@@ -45,11 +45,17 @@ from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
 from chalicelib.uploads import UPLOAD_EXPIRED, Uploads, WaitForUpload, upload_pending
+from chalicelib.worker_contract import TIMEOUT_ERRORS, Action, Task, TaskResult
 from chalicelib.workflow import Runner
 
 # What a method's code is called with: the handler, or its aggregate.
 Call = Callable[[JobMethod, JobContext, Any], Any]
-TIMEOUT_ERRORS = ("States.Timeout", "States.HeartbeatTimeout")
+# What a task of the state machine is answered by.
+Step = Callable[["Worker", Task], TaskResult]
+
+# Raised to move the state machine on: a Catch rule of infra/template.yaml
+# routes on each one's class name.
+STEERING_ERRORS: tuple[type[Exception], ...] = (WaitForChildren, WaitForUpload, WaitForDownload)
 
 log = logging.getLogger("jobapi.worker")
 
@@ -77,36 +83,32 @@ class Worker:
         self._uploads = uploads
         self._sleep = sleep
 
-    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
-        action = event.get("action", "run")
-        job_id, tenant_id = event["job_id"], event["tenant_id"]
-        if action == "crashed":
-            return self.record_crash(job_id, tenant_id, event.get("failure") or {})
-        if action == "wait":
-            return self._fanout.wait(job_id, event["token"])
-        if action == "wait_upload":
-            return self._uploads.wait(job_id, event["token"])
-        if action == "wait_download":
-            return self._downloads.wait(job_id, event["token"])
-        if action == "finish":
-            return self.finish_parent(job_id)
-        return self.run(job_id, tenant_id)
+    # One step for each action of the state machine (chalicelib.worker_contract).
+    STEPS: ClassVar[dict[Action, Step]] = {
+        Action.RUN: lambda worker, task: worker.run(task.job_id, task.tenant_id),
+        Action.WAIT_CHILDREN: lambda worker, task: worker._fanout.wait(task.job_id, task.token),
+        Action.WAIT_UPLOAD: lambda worker, task: worker._uploads.wait(task.job_id, task.token),
+        Action.WAIT_DOWNLOAD:
+            lambda worker, task: worker._downloads.wait(task.job_id, task.token),
+        Action.FINISH: lambda worker, task: worker.finish_parent(task.job_id),
+        Action.CRASHED:
+            lambda worker, task: worker.record_crash(task.job_id, task.tenant_id, task.failure),
+    }
 
-    def run(self, job_id: str, tenant_id: str) -> dict[str, Any]:
+    def handle(self, event: dict[str, Any]) -> dict[str, Any]:
+        """One task of the state machine; the answer is the task's output."""
+        task = Task.from_event(event)
+        return self.STEPS[task.action](self, task).as_dict()
+
+    def run(self, job_id: str, tenant_id: str) -> TaskResult:
         try:
             job = self._store.claim(job_id, tenant_id, self._now())
         except TransitionRejected as exc:
-            # Aborted before it started, or a duplicate invocation: run nothing.
-            if exc.actual_state == JobState.RUNNING.value:
-                self._resume_waiting_parent(job_id)
-            if exc.actual_state == JobState.WAITING.value:
-                # Only a job whose file has not landed stays WAITING at a claim.
-                raise WaitForUpload(f"job {job_id} waits for its upload") from None
-            return {"job_id": job_id, "state": exc.actual_state, "ran": False}
+            return self._not_claimed(job_id, exc)
         problem = check_upload(self._blobs, job) if job.upload else None
         if problem:
             outcome = Outcome(state=JobState.FAILED, error=problem)
-            return {"job_id": job_id, "state": self._finish(job, outcome), "ran": False}
+            return TaskResult(job_id, self._finish(job, outcome), ran=False)
         declared = [ChildSpec.model_validate(spec) for spec in job.children_spec or []]
         outcome, context = self._execute(job, _call_handler,
                                          self._spawner(job, len(declared)))
@@ -114,22 +116,31 @@ class Worker:
             # The record already says ABORTED (that is how the handler learnt
             # it): this write replaces the finish, so a cancel costs nothing extra.
             self._release(job.id)
-            return {"job_id": job_id, "state": JobState.ABORTED.value, "ran": True}
+            return TaskResult(job_id, JobState.ABORTED.value, ran=True)
         children = declared + context.spawned
         if children and outcome.state is JobState.SUCCESS:
             return self._spawn(job, children, outcome)
         if job.download is not None and outcome.state is JobState.SUCCESS:
             return self._offer_download(job, outcome, context)
-        return {"job_id": job_id, "state": self._finish(job, outcome), "ran": True}
+        return TaskResult(job_id, self._finish(job, outcome), ran=True)
+
+    def _not_claimed(self, job_id: str, exc: TransitionRejected) -> TaskResult:
+        """Aborted before it started, or a duplicate invocation: run nothing."""
+        if exc.actual_state is JobState.RUNNING:
+            self._resume_waiting_parent(job_id)
+        if exc.actual_state is JobState.WAITING:
+            # Only a job whose file has not landed stays WAITING at a claim.
+            raise WaitForUpload(f"job {job_id} waits for its upload") from None
+        return TaskResult(job_id, exc.actual_state, ran=False)
 
     def _offer_download(self, job: Job, outcome: Outcome,
-                        context: JobContext) -> dict[str, Any]:
+                        context: JobContext) -> TaskResult:
         writer = context.files.written if context.files else None
         if writer is None or not writer.completed:
             failed = Outcome(state=JobState.FAILED, progress=outcome.progress,
                              logs_path=outcome.logs_path, logs_excerpt=outcome.logs_excerpt,
                              error=f"{job.method} returned without writing its output file")
-            return {"job_id": job.id, "state": self._finish(job, failed), "ran": True}
+            return TaskResult(job.id, self._finish(job, failed), ran=True)
         assert job.download is not None
         now = self._clock()
         expires_at = retention_deadline(job, self._methods, self._settings, now) + \
@@ -138,7 +149,7 @@ class Worker:
             self._downloads.offer(job, self._stored_result(job, outcome), writer, expires_at)
         except TransitionRejected:  # cancelled while it wrote: the file is gone
             self._release(job.id)
-            return {"job_id": job.id, "state": JobState.ABORTED.value, "ran": True}
+            return TaskResult(job.id, JobState.ABORTED.value, ran=True)
         raise WaitForDownload(f"job {job.id}: {writer.size} bytes wait for their download")
 
     def _resume_waiting_parent(self, job_id: str) -> None:
@@ -148,27 +159,27 @@ class Worker:
         if job is not None and job.has_children and job.state is JobState.RUNNING:
             raise WaitForChildren(f"job {job_id} already waits for its sub-jobs")
 
-    def finish_parent(self, job_id: str) -> dict[str, Any]:
+    def finish_parent(self, job_id: str) -> TaskResult:
         """The Finish task: the children are done (or one failed)."""
         job = self._store.get(job_id)
         if job is None:
-            return {"job_id": job_id, "state": None}
+            return TaskResult(job_id, None)
         if job.state is JobState.ABORTED:
             self._fanout.cascade(job, f"parent job {job.id} was aborted")
             self._release(job.id)
-            return {"job_id": job_id, "state": job.state.value}
+            return TaskResult(job_id, job.state.value)
         if job.state is not JobState.RUNNING or not job.has_children:
-            return {"job_id": job_id, "state": job.state.value}
-        return {"job_id": job_id, "state": self._finish(job, self._parent_outcome(job))}
+            return TaskResult(job_id, job.state.value)
+        return TaskResult(job_id, self._finish(job, self._parent_outcome(job)))
 
-    def _spawn(self, job: Job, children: list[ChildSpec], outcome: Outcome) -> dict[str, Any]:
+    def _spawn(self, job: Job, children: list[ChildSpec], outcome: Outcome) -> TaskResult:
         logs = {"logs_path": outcome.logs_path, "logs_excerpt": outcome.logs_excerpt} \
             if outcome.logs_path and outcome.logs_excerpt is not None else None
         if self._fanout.spawn(job, children, self._kept_handler_result(job, outcome), logs):
             raise WaitForChildren(f"job {job.id} waits for {len(children)} sub-jobs")
         # Cancelled while its handler ran: no child was created.
         self._release(job.id)
-        return {"job_id": job.id, "state": JobState.ABORTED.value, "ran": True}
+        return TaskResult(job.id, JobState.ABORTED.value, ran=True)
 
     def _kept_handler_result(self, job: Job, outcome: Outcome) -> Any:
         """A parent's own result waits in its record for the finish; a big one
@@ -226,19 +237,19 @@ class Worker:
             return tree.child_id(job.id, declared + index)
         return check
 
-    def record_crash(self, job_id: str, tenant_id: str, failure: dict[str, Any]) -> dict[str, Any]:
+    def record_crash(self, job_id: str, tenant_id: str, failure: dict[str, Any]) -> TaskResult:
         job = self._store.get(job_id)
         if job is None or job.state.is_terminal:
-            return {"job_id": job_id, "state": job.state.value if job else None}
+            return TaskResult(job_id, job.state.value if job else None)
         if failure.get("Error") in TIMEOUT_ERRORS and _waits_for_a_file(job):
-            return {"job_id": job_id, "state": self._file_wait_expired(job)}
+            return TaskResult(job_id, self._file_wait_expired(job))
         if job.state is JobState.WAITING:
             # FAILED is only reachable from RUNNING; a crash before the claim
             # passes through it.
             try:
                 job = self._store.claim(job_id, tenant_id, self._now())
             except TransitionRejected as exc:
-                return {"job_id": job_id, "state": exc.actual_state}
+                return TaskResult(job_id, exc.actual_state)
         outcome = outcomes.crashed(failure)
         if tree.waiting_for_children(job) and failure.get("Error") in TIMEOUT_ERRORS:
             timeout = self._fanout.children_timeout(job)
@@ -246,7 +257,7 @@ class Worker:
                 "error": f"{job.child_pending} of {job.child_total} sub-jobs did not finish "
                          f"within the {timeout} s children_timeout",
                 "outcome": "ERROR", "progress": tree.rolled_up(job)})
-        return {"job_id": job_id, "state": self._finish(job, outcome)}
+        return TaskResult(job_id, self._finish(job, outcome))
 
     def expire_file_wait(self, job_id: str) -> str | None:
         """The sweeper's backstop for a wait whose timeout was lost: abort a
@@ -343,7 +354,7 @@ class Worker:
         try:
             self._store.finish(job, outcome, self._now())
         except TransitionRejected as exc:
-            if exc.actual_state == JobState.ABORTED.value:
+            if exc.actual_state is JobState.ABORTED:
                 # Cancelled while running: the execution ends now, so nothing
                 # is left for the sweeper to stop.
                 self._release(job.id)

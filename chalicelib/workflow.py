@@ -6,14 +6,15 @@ import json
 from enum import StrEnum
 from typing import Any
 
-from botocore.exceptions import ClientError
-
-from chalicelib.errors import ServiceUnavailable
+from chalicelib.aws_errors import JOB_RUNNER, translated
 
 # Step Functions Standard executions run at most a year; a parent waits a day
 # for its children unless the request or the method says otherwise.
 DEFAULT_CHILDREN_TIMEOUT = 24 * 3600
-THROTTLING_CODES = frozenset({"ThrottlingException", "ServiceUnavailable", "InternalError"})
+# A task that already ended: nobody waits on its token any more.
+ENDED_TASK_CODES = frozenset({"TaskTimedOut", "InvalidToken", "TaskDoesNotExist"})
+# An execution that already ended and was removed, or never started.
+NO_EXECUTION_CODES = frozenset({"ExecutionDoesNotExist", "ExecutionNotFound"})
 
 
 class Runner(StrEnum):
@@ -48,57 +49,30 @@ class Workflow:
         if runner is Runner.STANDARD:
             payload["children_timeout"] = DEFAULT_CHILDREN_TIMEOUT
             payload.update(waits or {})
-        try:
+        with translated(JOB_RUNNER, fine={"ExecutionAlreadyExists"}):
             self._client.start_execution(
                 stateMachineArn=machine, name=job_id, input=json.dumps(payload))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code == "ExecutionAlreadyExists":
-                return
-            if code in THROTTLING_CODES:
-                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
-            raise
 
     def resume(self, token: str) -> None:
         """Wake an execution waiting on `token` (a parent whose children are done).
         A token whose task already ended is fine: nobody waits on it any more."""
-        try:
+        with translated(JOB_RUNNER, fine=ENDED_TASK_CODES):
             self._client.send_task_success(taskToken=token, output="{}")
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
-                return
-            if code in THROTTLING_CODES:
-                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
-            raise
 
     def stop(self, job_id: str, error: str, cause: str) -> None:
         """Stop the job's execution; one that already ended or never started is fine."""
-        try:
+        with translated(JOB_RUNNER, fine=NO_EXECUTION_CODES):
             self._client.stop_execution(
                 executionArn=self.execution_arn(job_id), error=error, cause=cause[:32000]
             )
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("ExecutionDoesNotExist", "ExecutionNotFound"):
-                return
-            if code in THROTTLING_CODES:
-                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
-            raise
 
     def status(self, job_id: str) -> str | None:
         """A Standard execution's status (RUNNING, SUCCEEDED, FAILED, TIMED_OUT,
         ABORTED), or None when there is none."""
-        try:
+        with translated(JOB_RUNNER, fine=NO_EXECUTION_CODES):
             answer = self._client.describe_execution(executionArn=self.execution_arn(job_id))
-        except ClientError as exc:
-            code = exc.response.get("Error", {}).get("Code", "")
-            if code in ("ExecutionDoesNotExist", "ExecutionNotFound"):
-                return None
-            if code in THROTTLING_CODES:
-                raise ServiceUnavailable("the job runner is busy; retry shortly") from exc
-            raise
-        return str(answer["status"])
+            return str(answer["status"])
+        return None
 
     def execution_arn(self, job_id: str) -> str:
         """The ARN of a Standard execution (Express ones carry a run id we never see)."""

@@ -7,6 +7,7 @@ import threading
 from chalicelib.errors import TransitionRejected
 from chalicelib.models import Progress
 from chalicelib.progress import ProgressReporter
+from chalicelib.states import JobState
 
 
 class FakeClock:
@@ -111,7 +112,7 @@ def test_a_rejected_write_records_the_state_and_stops_writing() -> None:
 
     def write(progress: Progress) -> None:
         calls.append(progress)
-        raise TransitionRejected("job-1", "ABORTED")
+        raise TransitionRejected("job-1", JobState.ABORTED)
 
     clock = FakeClock()
     reporter = ProgressReporter(write, clock, 1.0)

@@ -1,0 +1,210 @@
+"""Index reads: pages of a listing index, the sweeper's sparse by_active
+index, and the ids of a tenant's finished jobs (removal). Entries come back
+typed; a page's position (LastEvaluatedKey) stays an opaque dict."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
+from typing import Any, Protocol
+
+from chalicelib import items, keys
+from chalicelib.states import JobState
+from chalicelib.store.table import Table
+
+
+class KeyRange(Protocol):
+    """Which listing index to read, and where (chalicelib.query.planner.Plan)."""
+
+    @property
+    def index(self) -> str: ...
+    @property
+    def partition_attribute(self) -> str: ...
+    @property
+    def partition_value(self) -> str: ...
+    @property
+    def lower(self) -> str | None: ...  # inclusive bounds on created_key
+    @property
+    def upper(self) -> str | None: ...
+    @property
+    def forward(self) -> bool: ...
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    """A job as every listing index projects it (keys.LISTING_PROJECTION)."""
+
+    id: str
+    created_key: str
+    resume_key: dict[str, Any]  # opaque: where a page that ends with this entry resumes
+    state: JobState | None = None
+    method: str | None = None
+    transient: bool | None = None
+    abortable: bool | None = None
+    tenant_id: str | None = None
+    user_id: str | None = None
+    parent_id: str | None = None
+    root_id: str | None = None
+    time_created: str | None = None
+    time_started: str | None = None
+    time_finished: str | None = None
+    expires_at: int | None = None
+    description: str | None = None
+
+    def projected(self, name: str) -> Any:
+        """A projected attribute's plain value, as a job's view shows it."""
+        value = getattr(self, name)
+        return value.value if isinstance(value, JobState) else value
+
+
+ENTRY_FIELDS = frozenset(f.name for f in fields(IndexEntry)) - {"resume_key"}
+
+
+@dataclass(frozen=True)
+class ActiveEntry:
+    """A job as the sparse by_active index projects it (infra/template.yaml)."""
+
+    id: str
+    tenant_id: str
+    state: JobState
+    time_started: str | None = None
+    runner: str | None = None
+    wait_deadline: str | None = None
+    abort_deadline: str | None = None
+
+
+@dataclass(frozen=True)
+class IndexPage:
+    entries: list[IndexEntry]
+    last_key: dict[str, Any] | None
+    scanned: int
+
+
+class IndexReads(Table):
+    def query_page(self, where: KeyRange, limit: int,
+                   start_key: dict[str, Any] | None) -> IndexPage:
+        """One Query page of a listing index."""
+        expression, values, names = key_condition(where)
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": where.index,
+            "KeyConditionExpression": expression,
+            "ExpressionAttributeValues": values, "ExpressionAttributeNames": names,
+            "ScanIndexForward": where.forward, "Limit": limit,
+        }
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with self._translated(where.index):
+            answer = self._client.query(**request)
+        return IndexPage(
+            entries=[_index_entry(item, where.partition_attribute)
+                     for item in answer.get("Items", [])],
+            last_key=answer.get("LastEvaluatedKey"),
+            scanned=int(answer.get("ScannedCount", 0)),
+        )
+
+    def active_entries(self, shard: str, created_before: str | None = None,
+                       most: int = 1000, page: int = 100) -> Iterator[ActiveEntry]:
+        """Jobs of one partition of the sparse by_active index (see keys.py),
+        oldest first, at most `most` of them; `created_before` bounds the
+        created_key."""
+        condition = "active_shard = :shard"
+        values: dict[str, Any] = {":shard": {"S": shard}}
+        if created_before is not None:
+            condition += " AND created_key < :before"
+            values[":before"] = {"S": created_before}
+        request: dict[str, Any] = {
+            "TableName": self._table, "IndexName": keys.BY_ACTIVE,
+            "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+        seen = 0
+        while seen < most:
+            request["Limit"] = min(page, most - seen)
+            with self._translated(shard):
+                answer = self._client.query(**request)
+            for item in answer.get("Items", []):
+                seen += 1
+                yield _active_entry(item)
+            if "LastEvaluatedKey" not in answer:
+                return
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def terminal_ids(self, tenant_id: str, states: list[JobState], created_before: str | None,
+                     limit: int, start_key: dict[str, Any] | None = None,
+                     user_id: str | None = None,
+                     ) -> tuple[list[str], dict[str, Any] | None]:
+        """A page of ids of a tenant's jobs in terminal states, oldest first, and
+        where the next page starts (None: no more). For a tenant, one state a
+        query (by_tenant_state keys on it); for one user, every state in one
+        query of by_tenant_user, filtered, so the user's jobs are read once."""
+        request = terminal_ids_request(self._table, tenant_id, states, created_before,
+                                       limit, user_id)
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        with self._translated(",".join(state.value for state in states)):
+            answer = self._client.query(**request)
+        return [item["id"]["S"] for item in answer.get("Items", [])], \
+            answer.get("LastEvaluatedKey")
+
+
+def key_condition(where: KeyRange) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """The KeyConditionExpression of a listing read: its partition, and the
+    created_key range when it has one."""
+    names = {"#pk": where.partition_attribute, "#sk": "created_key"}
+    values: dict[str, Any] = {":pk": {"S": where.partition_value}}
+    expression = "#pk = :pk"
+    if where.lower is not None and where.upper is not None:
+        expression += " AND #sk BETWEEN :lo AND :hi"
+        values.update({":lo": {"S": where.lower}, ":hi": {"S": where.upper}})
+    elif where.lower is not None:
+        expression += " AND #sk >= :lo"
+        values[":lo"] = {"S": where.lower}
+    elif where.upper is not None:
+        expression += " AND #sk <= :hi"
+        values[":hi"] = {"S": where.upper}
+    else:
+        names.pop("#sk")
+    return expression, values, names
+
+
+def terminal_ids_request(table: str, tenant_id: str, states: list[JobState],
+                         created_before: str | None, limit: int,
+                         user_id: str | None) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    request: dict[str, Any] = {"TableName": table, "ProjectionExpression": "id",
+                               "Limit": limit}
+    if user_id is None:
+        (state,) = states
+        request["IndexName"] = keys.BY_TENANT_STATE
+        condition = "tenant_state = :key"
+        values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
+    else:
+        request["IndexName"] = keys.BY_TENANT_USER
+        condition = "tenant_user = :key"
+        values[":key"] = {"S": keys.tenant_user(tenant_id, user_id)}
+        names = [f":state{n}" for n in range(len(states))]
+        request["FilterExpression"] = f"#state IN ({', '.join(names)})"
+        request["ExpressionAttributeNames"] = {"#state": "state"}
+        values.update({name: items.state_value(s) for name, s in zip(names, states,
+                                                                       strict=True)})
+    if created_before is not None:
+        condition += " AND created_key < :before"
+        values[":before"] = {"S": created_before}
+    request["KeyConditionExpression"] = condition
+    request["ExpressionAttributeValues"] = values
+    return request
+
+
+def _index_entry(item: dict[str, Any], partition_attribute: str) -> IndexEntry:
+    plain = items.deserialize(item)
+    projected: dict[str, Any] = {name: plain.get(name) for name in ENTRY_FIELDS}
+    state = projected.pop("state")
+    resume = {name: item[name] for name in ("id", "created_key", partition_attribute)}
+    return IndexEntry(**projected, state=JobState(state) if state else None,
+                      resume_key=resume)
+
+
+def _active_entry(item: dict[str, Any]) -> ActiveEntry:
+    plain = items.deserialize(item)
+    return ActiveEntry(
+        id=plain["id"], tenant_id=plain["tenant_id"], state=JobState(plain["state"]),
+        time_started=plain.get("time_started"), runner=plain.get("runner"),
+        wait_deadline=plain.get("wait_deadline"), abort_deadline=plain.get("abort_deadline"))
