@@ -1,10 +1,11 @@
 """The job API: routes and Lambda entry points only. Everything else is in chalicelib.
 
-Each route hands its request to chalicelib.api.endpoints (or list_endpoints,
-upload_endpoints), imported on the first request that needs it: the same
-file is every function's handler, and the authorizer, worker, sweeper and
-upload functions never load the API's code (nor the API theirs:
-chalicelib.wiring imports per service).
+Each route of the native REST face hands its request to
+chalicelib.faces.native.endpoints (or list_endpoints, upload_endpoints),
+imported on the first request that needs it: the same file is every
+function's handler, and the authorizer, worker, sweeper and upload functions
+never load a face's code (nor the API theirs: chalicelib.wiring imports per
+service). The authorizer (chalicelib.faces.auth) is every face's.
 """
 
 import logging
@@ -14,17 +15,17 @@ from typing import TYPE_CHECKING, Any
 from chalice import AuthResponse, Chalice, Rate, Response
 from chalice.app import AuthRequest, Request
 
-from chalicelib.api.auth import authorize
-from chalicelib.api.responses import in_envelope
+from chalicelib.faces.auth import authorize
+from chalicelib.faces.native.responses import in_envelope
 from chalicelib.lazy import LazyModule
 from chalicelib.wiring import services, verifier
 
 if TYPE_CHECKING:
-    from chalicelib.api import endpoints, list_endpoints, upload_endpoints
+    from chalicelib.faces.native import endpoints, list_endpoints, upload_endpoints
 else:
-    endpoints = LazyModule("chalicelib.api.endpoints")
-    list_endpoints = LazyModule("chalicelib.api.list_endpoints")
-    upload_endpoints = LazyModule("chalicelib.api.upload_endpoints")
+    endpoints = LazyModule("chalicelib.faces.native.endpoints")
+    list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
+    upload_endpoints = LazyModule("chalicelib.faces.native.upload_endpoints")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our

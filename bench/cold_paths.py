@@ -30,8 +30,8 @@ AUTHORIZE = ("app.jwt_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', 
              "'authorizationToken': 'Bearer ' + os.environ['PROBE_TOKEN']}, None)")
 
 # What each function runs first, and the clients that first call creates.
-# The API's routes are in three modules (chalicelib.api.*endpoints): its first
-# request loads the one it needs.
+# The API's routes are in three modules (chalicelib.faces.native.*endpoints):
+# its first request loads the one it needs.
 def path(prefix: str, services: str, clients: tuple[str, ...]) -> tuple[str, tuple[str, ...]]:
     statements = (f"{prefix}s = app.services(); first = [{services}] + "
                   f"[s.clients.client(n) for n in {clients!r}]")

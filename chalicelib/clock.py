@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 Clock = Callable[[], float]
 # The last second `iso` can write (9999-12-31T23:59:59Z): a client's time past it
-# is refused at the edge (chalicelib.api).
+# is refused at the edge (chalicelib.faces).
 MAX_EPOCH = 253402300799
 
 

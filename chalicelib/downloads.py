@@ -20,7 +20,7 @@ from chalicelib import download_links
 from chalicelib.blobs import Blobs, S3Writer, output_key
 from chalicelib.clock import Clock, iso
 from chalicelib.errors import Gone, NotFound, TransitionRejected
-from chalicelib.file_waits import wait_for_file
+from chalicelib.file_waits import park_for_file
 from chalicelib.models import DownloadInfo, DownloadState, Job, Outcome
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
@@ -85,9 +85,9 @@ class Downloads:
             self._blobs.delete(output_key(job.id))  # cancelled while it wrote
             raise
 
-    def wait(self, job_id: str, token: str) -> TaskResult:
+    def park(self, job_id: str, token: str) -> TaskResult:
         """The WaitDownload task (ended at once if the file was claimed already)."""
-        return wait_for_file(self._store, self._workflow, job_id, token, "download")
+        return park_for_file(self._store, self._workflow, job_id, token, "download")
 
     def expired(self, job: Job) -> Outcome:
         assert job.download is not None

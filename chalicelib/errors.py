@@ -1,7 +1,8 @@
 """Every error the job API raises, where it comes from and how it ends.
 
     Exception
-    ├── JobApiError                      answered by chalicelib.api.responses with its
+    ├── JobApiError                      answered by each face in its own envelope (the REST
+    │   │                                API's: chalicelib.faces.native.responses) with its
     │   │                                status and code; 500 internal_error itself
     │   ├── BadRequest (400)             malformed JSON, a body or query that fails validation
     │   │   ├── UnknownMethod (400)      the method is not registered; details list the known ones

@@ -10,11 +10,12 @@ loses a child or wakes a parent twice):
    so a repeated spawn creates nothing twice.
 2. The worker's Run task raises `WaitForChildren`; the state machine's Catch
    moves the execution to WaitChildren (`lambda:invoke.waitForTaskToken`),
-   whose task stores its token on the parent and reads the counters back in
-   the same write: children that all ended before it are not missed.
+   whose task parks it: stores its token on the parent and reads the
+   counters back in the same write, so children that all ended before it
+   are not missed.
 3. Each child's terminal write counts it on the parent in one transaction;
    then it reads the parent and, if the parent is ready, wakes it. Many may
-   see it ready; only the one whose `claim_wake` write succeeds sends the
+   see it ready; only the one whose `mark_woken` write succeeds sends the
    token (`SendTaskSuccess`).
 4. Finish (chalicelib.worker) decides the parent's outcome from the counters;
    a parent that ends any other way than success aborts its unfinished
@@ -28,30 +29,24 @@ sweeper, so no parent waits on a child that never runs.
 from __future__ import annotations
 
 import logging
-import random
-import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from chalicelib import tree
-from chalicelib.blobs import Blobs
-from chalicelib.clock import Clock, iso
+from chalicelib.basics import Basics
+from chalicelib.clock import iso
+from chalicelib.creation import JobFactory
 from chalicelib.errors import InvalidParams, TransitionRejected, UnknownMethod
-from chalicelib.models import ChildPolicy, ChildSpec, Job, SubmitRequest
-from chalicelib.redaction import reveal
-from chalicelib.registry import JobMethod, MethodRegistry
-from chalicelib.retention import execution_waits, retention_deadline, stop_deadline
-from chalicelib.settings import Settings
+from chalicelib.models import ChildSpec, Job
+from chalicelib.results import Results
+from chalicelib.retention import retention_deadline, stop_deadline
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
 from chalicelib.worker_contract import TaskResult
-from chalicelib.workflow import Runner, Workflow
+from chalicelib.workflow import Workflow
 
 log = logging.getLogger("jobapi.fanout")
 
-START_CONCURRENCY = 8
-START_ATTEMPTS = 3
 READ_BATCH = 100
 
 
@@ -61,14 +56,13 @@ class WaitForChildren(Exception):
 
 
 class FanOut:
-    def __init__(self, store: JobStore, workflow: Workflow, blobs: Blobs,
-                 methods: MethodRegistry, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: JobStore, factory: JobFactory, workflow: Workflow,
+                 results: Results, basics: Basics) -> None:
         self._store = store
+        self._factory = factory
         self._workflow = workflow
-        self._blobs = blobs
-        self._methods = methods
-        self._settings = settings
-        self._clock = clock
+        self._results = results
+        self._basics = basics
 
     # Checking what a request declares or a handler spawns.
 
@@ -85,7 +79,7 @@ class FanOut:
         for index, spec in enumerate(specs):
             path = f"{where}[{index}]"
             try:
-                method = self._methods.get(spec.method)
+                method = self._basics.methods.get(spec.method)
                 method.parse_params(spec.params)
                 if method.writes_file or method.reads_file:
                     raise InvalidParams(
@@ -95,13 +89,6 @@ class FanOut:
                 raise type(exc)(f"{path}: {exc.message}", details={
                     "child": path, "problems": exc.details}) from None
             self._check_each(spec.children or [], f"{path}.children")
-
-    def needs_standard(self, method_name: str, declares_children: bool) -> bool:
-        """Long jobs, parents and jobs with files run on Standard: only Standard
-        executions outlive five minutes or wait for a task token."""
-        method = self._methods.get(method_name)
-        return (method.long_running or method.spawns_children or declares_children
-                or method.writes_file or method.reads_file)
 
     # Spawning.
 
@@ -115,55 +102,18 @@ class FanOut:
                 parent, len(specs), sum(spec.weight for spec in specs), handler_result, logs)
         except TransitionRejected:
             return False
-        children = [self._child(parent, spec, index) for index, spec in enumerate(specs)]
+        children = [self._factory.child(parent, spec, index)
+                    for index, spec in enumerate(specs)]
         self._store.put_children(children)
-        self.start_all(children)
+        self._factory.start_all(children)
         return True
 
-    def start_all(self, children: list[Job]) -> None:
-        with ThreadPoolExecutor(max_workers=START_CONCURRENCY) as pool:
-            list(pool.map(self.start, children))
-
-    def start(self, job: Job) -> bool:
-        """Start a job's execution; a start that keeps failing is left to the
-        sweeper, which starts WAITING jobs that stalled."""
-        return start_execution(self._workflow, job, self._settings, self._clock)
-
     def children_timeout(self, job: Job) -> int:
-        return job.children_timeout or self._settings.children_timeout_seconds
+        return job.children_timeout or self._basics.settings.children_timeout_seconds
 
-    def _child(self, parent: Job, spec: ChildSpec, index: int) -> Job:
-        method = self._methods.get(spec.method)
-        return self.new_job(
-            method, reveal(method.parse_params(spec.params)), spec,
-            id=tree.child_id(parent.id, index), tenant_id=parent.tenant_id,
-            user_id=parent.user_id, transient=parent.transient, parent_id=parent.id,
-            root_id=parent.root_id or parent.id, weight=spec.weight)
+    # Parking and waking.
 
-    def new_job(self, method: JobMethod, arguments: dict[str, Any],
-                shape: ChildSpec | SubmitRequest, **fields: Any) -> Job:
-        """A new WAITING record, for a submit or a child: what both share."""
-        now = iso(self._clock())
-        fields.setdefault("runner", self._workflow.runner_for(
-            self.needs_standard(method.name, bool(shape.children))).value)
-        return Job(
-            method=method.name,
-            arguments=arguments,
-            description=shape.description,
-            abortable=method.abortable,
-            time_created=now,
-            time_updated=now,
-            on_child_failure=shape.on_child_failure or ChildPolicy(method.on_child_failure),
-            children_timeout=shape.children_timeout or method.children_timeout,
-            children_spec=[child.model_dump(mode="json", exclude_none=True)
-                           for child in shape.children] if shape.children else None,
-            secret_paths=self._methods.secret_paths_of(method, arguments),
-            **fields,
-        )
-
-    # Waiting and waking.
-
-    def wait(self, job_id: str, token: str) -> TaskResult:
+    def park(self, job_id: str, token: str) -> TaskResult:
         """The WaitChildren task: store the token, and wake at once if there
         is nothing (left) to wait for."""
         try:
@@ -179,11 +129,11 @@ class FanOut:
         token = parent.wait_token
         if not token or parent.woken_token == token:
             return False
-        if not self._store.claim_wake(parent.id, token):
+        if not self._store.mark_woken(parent.id, token):
             return False  # someone else saw it ready first and sent it
         try:
             self._workflow.resume(token)
-        except Exception:  # claimed but not sent: the sweeper sends it
+        except Exception:  # marked but not sent: the sweeper sends it
             log.warning("could not wake parent job %s; the sweeper will", parent.id,
                         exc_info=True)
             return False
@@ -206,11 +156,12 @@ class FanOut:
         for child in self.children_of(parent, load_results=False):
             if child.state.is_terminal:
                 continue
-            now = self._clock()
+            now = self._basics.clock()
+            settings = self._basics.settings
             try:
                 self._store.abort(child, iso(now), reason,
-                                  retention_deadline(child, self._methods, self._settings, now),
-                                  stop_deadline(child, self._settings, now))
+                                  retention_deadline(child, self._basics.methods, settings, now),
+                                  stop_deadline(child, settings, now))
             except TransitionRejected:
                 continue  # it finished meanwhile, or it is running and not abortable
             aborted += 1
@@ -234,22 +185,5 @@ class FanOut:
                 child = found.get(child_id)
                 if child is None:
                     continue
-                if load_results and child.result_ref:
-                    child = child.model_copy(update={
-                        "result": self._blobs.get_json(child.result_ref)})
-                yield child
+                yield self._results.loaded(child) if load_results else child
 
-
-def start_execution(workflow: Workflow, job: Job, settings: Settings, clock: Clock) -> bool:
-    """A few attempts at starting a job's execution. False if they all failed:
-    the job stays WAITING, and the sweeper starts it once it has stalled."""
-    for attempt in range(START_ATTEMPTS):
-        try:
-            workflow.start(job.id, job.tenant_id, Runner(job.runner),
-                           execution_waits(job, settings, clock()))
-            return True
-        except Exception as exc:  # any failure: the sweeper is the backstop
-            log.warning("starting job %s failed (attempt %d): %s", job.id, attempt + 1, exc)
-            if attempt + 1 < START_ATTEMPTS:
-                time.sleep(0.05 * 2 ** attempt * random.uniform(0.5, 1.0))
-    return False

@@ -29,7 +29,7 @@ TRUNCATED = "[log truncated: it reached its size limit]\n"
 log = logging.getLogger("jobapi.worker")
 
 
-class JobLog:
+class HandlerLog:
     def __init__(self, max_bytes: int = MAX_LOG_BYTES) -> None:
         # Open for the whole run (closed by `close`), so not a `with` block.
         self._file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
@@ -88,7 +88,7 @@ class JobLogger(logging.LoggerAdapter[logging.Logger]):
     each line to the job's own log and to the process log (CloudWatch), tagged
     with the job id."""
 
-    def __init__(self, job_id: str, method: str, redactor: Redactor, job_log: JobLog) -> None:
+    def __init__(self, job_id: str, method: str, redactor: Redactor, job_log: HandlerLog) -> None:
         super().__init__(log.getChild(method), {"job_id": job_id})
         self._job_id = job_id
         self._redactor = redactor

@@ -2,8 +2,8 @@
 sees at most one write per interval, and the latest value always lands
 (the worker folds whatever is still pending into the finishing write).
 
-The first interval starts at the claim, so a job that ends within it pays no
-progress write at all: its finish carries the value. Intervals are measured
+The first interval starts when the job is marked RUNNING, so a job that ends
+within it pays no progress write at all: its finish carries the value. Intervals are measured
 on a monotonic clock (the timer's own), never on the wall clock.
 """
 

@@ -13,10 +13,11 @@ from typing import Any
 from pydantic import BaseModel
 
 from chalicelib import download_links, items, keys
+from chalicelib.basics import Basics
 from chalicelib.blobs import Blobs, PresignedPut
 from chalicelib.caller import Caller
-from chalicelib.clock import Clock, from_iso, iso
-from chalicelib.downloads import Downloads
+from chalicelib.clock import from_iso, iso
+from chalicelib.creation import JobFactory
 from chalicelib.errors import (
     BadRequest,
     Conflict,
@@ -24,16 +25,16 @@ from chalicelib.errors import (
     ServiceUnavailable,
     TransitionRejected,
 )
-from chalicelib.fanout import FanOut, start_execution
+from chalicelib.fanout import FanOut
 from chalicelib.models import DownloadState, Job, SubmitRequest, UploadInfo
 from chalicelib.redaction import reveal
-from chalicelib.registry import JobMethod, MethodRegistry
+from chalicelib.registry import JobMethod
+from chalicelib.results import Results
 from chalicelib.retention import retention_deadline, stop_deadline
-from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
-from chalicelib.uploads import IncomingFile, Uploads, upload_pending
-from chalicelib.workflow import Workflow
+from chalicelib.transfers import Transfers
+from chalicelib.uploads import IncomingFile, upload_pending
 
 # Idempotent submits derive the job id from (tenant, user, key): the job's
 # own conditional put is then the dedup, with no extra item and no extra
@@ -75,25 +76,24 @@ class JobService:
     def __init__(
         self,
         store: JobStore,
-        workflow: Workflow,
-        blobs: Blobs,
-        methods: MethodRegistry,
-        settings: Settings,
-        clock: Clock,
+        factory: JobFactory,
+        results: Results,
         fanout: FanOut,
-        downloads: Downloads,
-        uploads: Uploads,
+        transfers: Transfers,
+        blobs: Blobs,
+        basics: Basics,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
-        self._workflow = workflow
-        self._blobs = blobs
-        self._methods = methods
-        self._settings = settings
-        self._clock = clock
+        self._factory = factory
+        self._results = results
         self._fanout = fanout
-        self._downloads = downloads
-        self._uploads = uploads
+        self._downloads = transfers.downloads
+        self._uploads = transfers.uploads
+        self._blobs = blobs  # a job's log
+        self._methods = basics.methods
+        self._settings = basics.settings
+        self._clock = basics.clock
         self._sleep = sleep
 
     def submit(
@@ -135,11 +135,11 @@ class JobService:
         if job is None or not _visible(job, caller) or job.is_expired(self._clock()):
             raise NotFound("no such job")  # the id sent is not echoed
         # A result is published with SUCCESS (a download job stages it earlier).
-        if load_result and job.result_ref and job.state is JobState.SUCCESS:
-            job = job.model_copy(update={"result": self._blobs.get_json(job.result_ref)})
+        if load_result and job.state is JobState.SUCCESS:
+            job = self._results.loaded(job)
         return job
 
-    def wait(self, job_id: str, caller: Caller, seconds: float, since: str | None) -> Job:
+    def long_poll(self, job_id: str, caller: Caller, seconds: float, since: str | None) -> Job:
         """Long poll (NetApp): return when the job's state or progress moves
         past `since` (default: what the first read saw), or after `seconds`."""
         job = self.get(job_id, caller, load_result=False)
@@ -219,7 +219,7 @@ class JobService:
             )
         if existing.state is JobState.WAITING:
             # The first request may have died between its write and its start;
-            # if it did start, the claim makes the second execution run nothing.
+            # if it did start, marking it RUNNING makes the second execution run nothing.
             self._start(existing)
         return Submission(existing, created=False, download_url=self._new_link(existing),
                           upload=self._upload_url(existing))
@@ -271,29 +271,23 @@ class JobService:
         the job still exists, WAITING: the answer is 202 all the same (a
         client that retried would make a second job) and the sweeper starts
         it once it is `stalled_start_seconds` old."""
-        start_execution(self._workflow, job, self._settings, self._clock)
+        self._factory.start(job)
 
     def _new_job(self, method: JobMethod, params: BaseModel, request: SubmitRequest,
                  caller: Caller, idempotency_key: str | None,
                  files: dict[str, Any]) -> Job:
         arguments = reveal(params)
-        return self._fanout.new_job(
+        return self._factory.new_job(
             method, arguments, request,
             id=idempotent_job_id(caller, idempotency_key),
             transient=request.transient,
             tenant_id=caller.tenant_id,
             user_id=caller.user_id,
             message_ids=[caller.request_id] if caller.request_id else [],
-            # This service's own workflow decides (tests give it a variant).
-            runner=self._workflow.runner_for(
-                self._fanout.needs_standard(method.name, bool(request.children))).value,
             request_hash=_request_hash(method.name, arguments, request,
                                        files.get("upload")) if idempotency_key else None,
             **files,
         )
-
-    def _now(self) -> str:
-        return iso(self._clock())
 
 
 def idempotent_job_id(caller: Caller, idempotency_key: str | None) -> str:

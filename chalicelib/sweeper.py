@@ -6,7 +6,7 @@ never the whole table, and at most MAX_ENTRIES of it per partition a run.
 It repairs:
 - a cancelled job whose handler ignored the cancel past its grace: its
   execution is stopped;
-- a WAITING job whose execution never claimed it (a start that failed):
+- a WAITING job whose execution never ran it (a start that failed):
   started again;
 - a RUNNING job whose execution ended or vanished without recording an
   outcome (a Lambda that died twice, a lost Catch): FAILED with the reason;
@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from chalicelib import keys, tree
 from chalicelib.clock import Clock, iso
+from chalicelib.creation import JobFactory
 from chalicelib.errors import TransitionRejected
 from chalicelib.fanout import FanOut
 from chalicelib.models import Job
@@ -54,10 +55,11 @@ class SweepReport:
 
 
 class Sweeper:
-    def __init__(self, store: JobStore, workflow: Workflow, fanout: FanOut,
-                 settings: Settings, clock: Clock, worker: Worker) -> None:
+    def __init__(self, store: JobStore, workflow: Workflow, factory: JobFactory,
+                 fanout: FanOut, settings: Settings, clock: Clock, worker: Worker) -> None:
         self._store = store
         self._workflow = workflow
+        self._factory = factory
         self._fanout = fanout
         self._settings = settings
         self._clock = clock
@@ -125,7 +127,7 @@ class Sweeper:
     def restart_stalled_starts(self) -> list[str]:
         """Start again the WAITING jobs created more than `stalled_start_seconds`
         ago. Starting twice is harmless: a Standard execution's name is the
-        job id, and of two Express ones only the first claim runs the job."""
+        job id, and of two Express ones only the first to mark it RUNNING runs it."""
         cutoff = keys.created_key(iso(self._clock() - self._settings.stalled_start_seconds), "")
         restarted = []
         for shard in keys.active_shards():
@@ -141,7 +143,7 @@ class Sweeper:
 
     def _restart(self, job: Job) -> bool:
         """Start a stalled job, unless its Standard execution exists: one still
-        running will claim it, and one that ended without running it (its name
+        running will run it, and one that ended without running it (its name
         cannot be used again) fails it with the reason."""
         if job.runner == Runner.STANDARD.value:
             status = self._workflow.status(job.id)
@@ -152,7 +154,7 @@ class Sweeper:
                     "Error": "ExecutionLost",
                     "Cause": f"its execution ended ({status}) before running the job"})
                 return False
-        return self._fanout.start(job)
+        return self._factory.start(job)
 
     def stop_overdue_aborts(self) -> list[str]:
         now = iso(self._clock())

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 from chalicelib.blobs import Blobs, PresignedPut, upload_job_id, upload_key
 from chalicelib.errors import TransitionRejected
-from chalicelib.file_waits import wait_for_file
+from chalicelib.file_waits import park_for_file
 from chalicelib.models import Job, UploadInfo, UploadRequest, UploadState
 from chalicelib.settings import Settings
 from chalicelib.states import JobState
@@ -89,9 +89,9 @@ class Uploads:
     def discard(self, job_id: str) -> None:
         self._blobs.delete(upload_key(job_id))
 
-    def wait(self, job_id: str, token: str) -> TaskResult:
+    def park(self, job_id: str, token: str) -> TaskResult:
         """The WaitUpload task (ended at once if the file has landed already)."""
-        return wait_for_file(self._store, self._workflow, job_id, token, "upload")
+        return park_for_file(self._store, self._workflow, job_id, token, "upload")
 
     def landed(self, bucket: str, key: str, size: int) -> str | None:
         """An object was created in the files bucket (the S3 event): if it is

@@ -20,15 +20,19 @@ from chalicelib.settings import Settings
 if TYPE_CHECKING:
     from chalicelib.authn import TokenVerifier
     from chalicelib.aws import AwsClients
+    from chalicelib.basics import Basics
     from chalicelib.blobs import Blobs
+    from chalicelib.creation import JobFactory
     from chalicelib.downloads import Downloads
     from chalicelib.fanout import FanOut
     from chalicelib.listing import JobLister
     from chalicelib.registry import MethodRegistry
     from chalicelib.removal import Removal
+    from chalicelib.results import Results
     from chalicelib.service import JobService
     from chalicelib.store import JobStore
     from chalicelib.sweeper import Sweeper
+    from chalicelib.transfers import Transfers
     from chalicelib.uploads import Uploads
     from chalicelib.worker import Worker
     from chalicelib.workflow import Workflow
@@ -106,11 +110,28 @@ class Services:
         return Blobs(self.clients.deferred("s3"), self.settings.bucket_name)
 
     @built_once
+    def basics(self) -> Basics:
+        from chalicelib.basics import Basics
+
+        return Basics(self.registry, self.settings, system_clock)
+
+    @built_once
+    def results(self) -> Results:
+        from chalicelib.results import Results
+
+        return Results(self.blobs, self.settings)
+
+    @built_once
+    def factory(self) -> JobFactory:
+        from chalicelib.creation import JobFactory
+
+        return JobFactory(self.workflow, self.basics)
+
+    @built_once
     def fanout(self) -> FanOut:
         from chalicelib.fanout import FanOut
 
-        return FanOut(self.store, self.workflow, self.blobs, self.registry, self.settings,
-                      system_clock)
+        return FanOut(self.store, self.factory, self.workflow, self.results, self.basics)
 
     @built_once
     def downloads(self) -> Downloads:
@@ -125,11 +146,17 @@ class Services:
         return Uploads(self.store, self.workflow, self.blobs, self.settings)
 
     @built_once
+    def transfers(self) -> Transfers:
+        from chalicelib.transfers import Transfers
+
+        return Transfers(self.downloads, self.uploads)
+
+    @built_once
     def jobs(self) -> JobService:
         from chalicelib.service import JobService
 
-        return JobService(self.store, self.workflow, self.blobs, self.registry, self.settings,
-                          system_clock, self.fanout, self.downloads, self.uploads)
+        return JobService(self.store, self.factory, self.results, self.fanout, self.transfers,
+                          self.blobs, self.basics)
 
     @built_once
     def removal(self) -> Removal:
@@ -148,15 +175,15 @@ class Services:
     def worker(self) -> Worker:
         from chalicelib.worker import Worker
 
-        return Worker(self.store, self.blobs, self.registry, self.settings, system_clock,
-                      self.fanout, self.downloads, self.uploads)
+        return Worker(self.store, self.results, self.fanout, self.transfers, self.blobs,
+                      self.basics)
 
     @built_once
     def sweeper(self) -> Sweeper:
         from chalicelib.sweeper import Sweeper
 
-        return Sweeper(self.store, self.workflow, self.fanout, self.settings, system_clock,
-                       self.worker)
+        return Sweeper(self.store, self.workflow, self.factory, self.fanout, self.settings,
+                       system_clock, self.worker)
 
 
 _lock = threading.Lock()

@@ -1,33 +1,33 @@
 """The worker: what the state machine's Lambda tasks run.
 
 A leaf job costs the worker two writes on the success path, plus at most one
-progress write per interval after the first: claim (WAITING -> RUNNING,
+progress write per interval after the first: mark_running (WAITING -> RUNNING,
 returning the record, so no read) and finish (RUNNING -> terminal, with the
 outcome, the last progress and the TTL).
 
 A parent (declared children, or a handler that spawned some) does not finish
 in Run: it starts its children and raises WaitForChildren, and the state
-machine calls the worker again to wait and then to finish (chalicelib.fanout).
+machine calls the worker again to park it and then to finish (chalicelib.fanout).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Callable
 from typing import Any, ClassVar
 
 from chalicelib import outcomes, tree
-from chalicelib.blobs import Blobs, handler_result_key, result_key
-from chalicelib.clock import Clock, iso
+from chalicelib.basics import Basics
+from chalicelib.blobs import Blobs
+from chalicelib.clock import iso
 from chalicelib.context import Children, JobAborted, JobContext, Spawner
-from chalicelib.downloads import Downloads, WaitForDownload
+from chalicelib.downloads import WaitForDownload
 from chalicelib.errors import TransitionRejected
 from chalicelib.fanout import FanOut, WaitForChildren
 from chalicelib.jobfiles import JobFiles, check_upload
-from chalicelib.joblog import JobLog, JobLogger
+from chalicelib.joblog import HandlerLog, JobLogger
 from chalicelib.models import (
     ChildPolicy,
     ChildrenSummary,
@@ -39,12 +39,13 @@ from chalicelib.models import (
 )
 from chalicelib.progress import ProgressReporter
 from chalicelib.redaction import Redactor
-from chalicelib.registry import JobMethod, MethodRegistry
+from chalicelib.registry import JobMethod
+from chalicelib.results import Results
 from chalicelib.retention import retention_deadline
-from chalicelib.settings import Settings
 from chalicelib.states import JobState
 from chalicelib.store import JobStore
-from chalicelib.uploads import UPLOAD_EXPIRED, Uploads, WaitForUpload, upload_pending
+from chalicelib.transfers import Transfers
+from chalicelib.uploads import UPLOAD_EXPIRED, WaitForUpload, upload_pending
 from chalicelib.worker_contract import TIMEOUT_ERRORS, Action, Task, TaskResult
 from chalicelib.workflow import Runner
 
@@ -64,32 +65,31 @@ class Worker:
     def __init__(
         self,
         store: JobStore,
-        blobs: Blobs,
-        methods: MethodRegistry,
-        settings: Settings,
-        clock: Clock,
+        results: Results,
         fanout: FanOut,
-        downloads: Downloads,
-        uploads: Uploads,
+        transfers: Transfers,
+        blobs: Blobs,
+        basics: Basics,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._store = store
-        self._blobs = blobs
-        self._methods = methods
-        self._settings = settings
-        self._clock = clock
+        self._results = results
         self._fanout = fanout
-        self._downloads = downloads
-        self._uploads = uploads
+        self._downloads = transfers.downloads
+        self._uploads = transfers.uploads
+        self._blobs = blobs  # a handler's files and log
+        self._methods = basics.methods
+        self._settings = basics.settings
+        self._clock = basics.clock
         self._sleep = sleep
 
     # One step for each action of the state machine (chalicelib.worker_contract).
     STEPS: ClassVar[dict[Action, Step]] = {
         Action.RUN: lambda worker, task: worker.run(task.job_id, task.tenant_id),
-        Action.WAIT_CHILDREN: lambda worker, task: worker._fanout.wait(task.job_id, task.token),
-        Action.WAIT_UPLOAD: lambda worker, task: worker._uploads.wait(task.job_id, task.token),
+        Action.WAIT_CHILDREN: lambda worker, task: worker._fanout.park(task.job_id, task.token),
+        Action.WAIT_UPLOAD: lambda worker, task: worker._uploads.park(task.job_id, task.token),
         Action.WAIT_DOWNLOAD:
-            lambda worker, task: worker._downloads.wait(task.job_id, task.token),
+            lambda worker, task: worker._downloads.park(task.job_id, task.token),
         Action.FINISH: lambda worker, task: worker.finish_parent(task.job_id),
         Action.CRASHED:
             lambda worker, task: worker.record_crash(task.job_id, task.tenant_id, task.failure),
@@ -102,9 +102,9 @@ class Worker:
 
     def run(self, job_id: str, tenant_id: str) -> TaskResult:
         try:
-            job = self._store.claim(job_id, tenant_id, self._now())
+            job = self._store.mark_running(job_id, tenant_id, self._now())
         except TransitionRejected as exc:
-            return self._not_claimed(job_id, exc)
+            return self._not_run(job_id, exc)
         problem = check_upload(self._blobs, job) if job.upload else None
         if problem:
             outcome = Outcome(state=JobState.FAILED, error=problem)
@@ -124,12 +124,12 @@ class Worker:
             return self._offer_download(job, outcome, context)
         return TaskResult(job_id, self._finish(job, outcome), ran=True)
 
-    def _not_claimed(self, job_id: str, exc: TransitionRejected) -> TaskResult:
+    def _not_run(self, job_id: str, exc: TransitionRejected) -> TaskResult:
         """Aborted before it started, or a duplicate invocation: run nothing."""
         if exc.actual_state is JobState.RUNNING:
             self._resume_waiting_parent(job_id)
         if exc.actual_state is JobState.WAITING:
-            # Only a job whose file has not landed stays WAITING at a claim.
+            # Only a job whose file has not landed stays WAITING here.
             raise WaitForUpload(f"job {job_id} waits for its upload") from None
         return TaskResult(job_id, exc.actual_state, ran=False)
 
@@ -146,7 +146,7 @@ class Worker:
         expires_at = retention_deadline(job, self._methods, self._settings, now) + \
             job.download.window_seconds
         try:
-            self._downloads.offer(job, self._stored_result(job, outcome), writer, expires_at)
+            self._downloads.offer(job, self._results.kept(job, outcome), writer, expires_at)
         except TransitionRejected:  # cancelled while it wrote: the file is gone
             self._release(job.id)
             return TaskResult(job.id, JobState.ABORTED.value, ran=True)
@@ -175,23 +175,12 @@ class Worker:
     def _spawn(self, job: Job, children: list[ChildSpec], outcome: Outcome) -> TaskResult:
         logs = {"logs_path": outcome.logs_path, "logs_excerpt": outcome.logs_excerpt} \
             if outcome.logs_path and outcome.logs_excerpt is not None else None
-        if self._fanout.spawn(job, children, self._kept_handler_result(job, outcome), logs):
+        kept = self._results.kept_for_finish(job, outcome.result)
+        if self._fanout.spawn(job, children, kept, logs):
             raise WaitForChildren(f"job {job.id} waits for {len(children)} sub-jobs")
         # Cancelled while its handler ran: no child was created.
         self._release(job.id)
         return TaskResult(job.id, JobState.ABORTED.value, ran=True)
-
-    def _kept_handler_result(self, job: Job, outcome: Outcome) -> Any:
-        """A parent's own result waits in its record for the finish; a big one
-        waits in S3 (the record then holds only a reference)."""
-        if outcome.result is None:
-            return None
-        body = json.dumps(outcome.result, separators=(",", ":")).encode()
-        if len(body) <= self._settings.inline_result_bytes:
-            return outcome.result
-        key = handler_result_key(job.id)
-        self._blobs.put_json(key, body)
-        return {"$ref": key}
 
     def _parent_outcome(self, job: Job) -> Outcome:
         failed = tree.failures(job)
@@ -211,9 +200,7 @@ class Worker:
         return outcome
 
     def _handler_result(self, job: Job) -> Any:
-        kept = job.handler_result
-        if isinstance(kept, dict) and set(kept) == {"$ref"}:
-            return self._blobs.get_json(kept["$ref"])
+        kept = self._results.handler_result(job)
         if kept is not None:
             return kept
         summary = tree.summary(job)
@@ -244,10 +231,10 @@ class Worker:
         if failure.get("Error") in TIMEOUT_ERRORS and _waits_for_a_file(job):
             return TaskResult(job_id, self._file_wait_expired(job))
         if job.state is JobState.WAITING:
-            # FAILED is only reachable from RUNNING; a crash before the claim
-            # passes through it.
+            # FAILED is only reachable from RUNNING; a crash before the run
+            # began passes through it.
             try:
-                job = self._store.claim(job_id, tenant_id, self._now())
+                job = self._store.mark_running(job_id, tenant_id, self._now())
             except TransitionRejected as exc:
                 return TaskResult(job_id, exc.actual_state)
         outcome = outcomes.crashed(failure)
@@ -291,7 +278,7 @@ class Worker:
             time.monotonic,
             self._settings.progress_interval,
         )
-        job_log = JobLog()
+        job_log = HandlerLog()
         files = JobFiles(self._blobs, job)
         context = JobContext(job, reporter, JobLogger(job.id, job.method, redactor, job_log),
                              spawner, files)
@@ -313,7 +300,7 @@ class Worker:
             return outcomes.failure(exc)
         return outcome
 
-    def _stored_log(self, job: Job, job_log: JobLog) -> dict[str, Any]:
+    def _stored_log(self, job: Job, job_log: HandlerLog) -> dict[str, Any]:
         """Put what the handler logged in S3 (after what an earlier run of the
         same job logged: a parent's aggregate adds to its handler's log)."""
         try:
@@ -348,7 +335,7 @@ class Worker:
                 attempt += 1
 
     def _finish(self, job: Job, outcome: Outcome) -> str:
-        outcome = self._stored_result(job, outcome)
+        outcome = self._results.kept(job, outcome)
         outcome = outcome.model_copy(update={"expires_at": retention_deadline(
             job, self._methods, self._settings, self._clock())})
         try:
@@ -371,17 +358,6 @@ class Worker:
     def _release(self, job_id: str) -> None:
         with contextlib.suppress(TransitionRejected):
             self._store.release(job_id)
-
-    def _stored_result(self, job: Job, outcome: Outcome) -> Outcome:
-        """Keep big results in S3; the record holds only a reference."""
-        if outcome.result is None:
-            return outcome
-        body = json.dumps(outcome.result, separators=(",", ":")).encode()
-        if len(body) <= self._settings.inline_result_bytes:
-            return outcome
-        key = result_key(job.id)
-        self._blobs.put_json(key, body)
-        return outcome.model_copy(update={"result": None, "result_ref": key})
 
     def _now(self) -> str:
         return iso(self._clock())

@@ -21,7 +21,7 @@ from typing import Any
 class Action(StrEnum):
     """The step a task asks for: the `action` of its Parameters."""
 
-    RUN = "run"  # Run: claim, run the handler, finish (or raise to wait)
+    RUN = "run"  # Run: mark RUNNING, run the handler, finish (or raise to wait)
     WAIT_CHILDREN = "wait"  # WaitChildren: keep the token until the last child ends
     WAIT_UPLOAD = "wait_upload"  # WaitUpload: keep the token until the file lands
     WAIT_DOWNLOAD = "wait_download"  # WaitDownload: keep it until the file is claimed

@@ -39,7 +39,7 @@ class Workflow:
               waits: dict[str, int] | None = None) -> None:
         """Start the execution named after the job. On Standard the name makes a
         retried start idempotent; on Express (names are not unique) the worker's
-        conditional claim is what keeps a job from running twice.
+        conditional write to RUNNING is what keeps a job from running twice.
 
         `waits` bound the Standard machine's waits, read by their
         TimeoutSecondsPath: `children_timeout` (a parent's sub-jobs),

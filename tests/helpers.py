@@ -131,7 +131,7 @@ class CallRecorder:
 def sweeper_at(clock: Callable[[], float]) -> Sweeper:
     """The app's sweeper, seeing the time `clock` tells."""
     wired = services()
-    return Sweeper(wired.store, wired.workflow, wired.fanout, wired.settings, clock,
+    return Sweeper(wired.store, wired.workflow, wired.factory, wired.fanout, wired.settings, clock,
                    wired.worker)
 
 

@@ -4,7 +4,7 @@ conditional write, so the record in DynamoDB is always the truth.
     table        the shared helpers: the update builder, keys, and the one
                  translation of botocore's ClientError into domain errors
     records      create (with a lock), get, join, delete
-    transitions  claim, progress, finish, abort, release (conditions from
+    transitions  mark running, progress, finish, abort, release (conditions from
                  states.ALLOWED_TRANSITIONS)
     fanin        children, the parent's wait token, the one wake
     files        a download's offer, claim and new link; an upload's wait and arrival

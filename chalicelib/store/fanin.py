@@ -54,7 +54,7 @@ class FanIn(Table):
             f" AND attribute_exists({update.name('child_total')})"
         return self._apply(job_id, update, condition)
 
-    def claim_wake(self, job_id: str, token: str) -> bool:
+    def mark_woken(self, job_id: str, token: str) -> bool:
         """Only one of the many that may see a parent ready sends its token:
         the one whose write this is. Readiness never reverts (the counters
         only move one way), so it need not be part of the condition."""

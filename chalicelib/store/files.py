@@ -64,7 +64,7 @@ class Files(Table):
             f"{update.value({'S': DownloadState.READY})})"
         self._apply(job_id, update, condition, returns=False)
 
-    def await_file(self, job_id: str, token: str, kind: str) -> Job:
+    def set_file_wait_token(self, job_id: str, token: str, kind: str) -> Job:
         """Store the task token of an execution waiting for an upload (the job
         WAITING, its file PENDING) or for a download (RUNNING, file READY).
         Rejected when the wait is over already: the caller then resumes."""

@@ -1,4 +1,4 @@
-"""Transitions: the writes that move a job between states (claim, finish,
+"""Transitions: the writes that move a job between states (mark running, finish,
 abort), the progress a RUNNING job reports, and the release of an aborted
 one. Each condition comes from states.ALLOWED_TRANSITIONS (`sources_of`)."""
 
@@ -19,7 +19,7 @@ TERMINAL_COUNTERS = {
     JobState.FAILED: "child_failed",
     JobState.ABORTED: "child_aborted",
 }
-CLAIMABLE = sources_of(JobState.RUNNING)
+RUNNABLE = sources_of(JobState.RUNNING)
 # A running job is aborted only while its handler can be told (abortable, see
 # `abort`); any other source is aborted before it starts.
 ABORTABLE_RUNNING = sources_of(JobState.ABORTED, JobState.RUNNING)
@@ -33,15 +33,16 @@ def finishable(target: JobState) -> list[JobState]:
 
 
 class Transitions(Table):
-    def claim(self, job_id: str, tenant_id: str, now: str) -> Job:
-        """WAITING -> RUNNING; returns the whole record, so the worker needs no read."""
+    def mark_running(self, job_id: str, tenant_id: str, now: str) -> Job:
+        """WAITING -> RUNNING, for the one worker that runs the job; returns the
+        whole record, so the worker needs no read."""
         update = state_update(JobState.RUNNING, tenant_id, now)
         update.set("time_started", {"S": now})
         # Condition on WAITING: a cancel that won first, or a duplicate
         # invocation of the worker, finds the job taken and runs nothing. A job
         # whose file has not been uploaded yet stays WAITING (the worker then waits).
         upload = update.name("upload")
-        condition = update.state_in(CLAIMABLE) + \
+        condition = update.state_in(RUNNABLE) + \
             f" AND (attribute_not_exists({upload}) OR " + \
             f"{upload}.{update.name('state')} = {update.value({'S': UploadState.RECEIVED})})"
         return self._apply(job_id, update, condition)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import boto3
 import pytest
 
-from chalicelib.api.requests import MAX_BODY_BYTES
+from chalicelib.faces.native.requests import MAX_BODY_BYTES
 from chalicelib.wiring import services
 from local.provision import Provisioned
 from tests.functional.test_uploads import multipart, stored

@@ -6,9 +6,8 @@ from __future__ import annotations
 import uuid
 
 from chalicelib.caller import Caller
-from chalicelib.clock import system_clock
+from chalicelib.creation import JobFactory
 from chalicelib.models import SubmitRequest
-from chalicelib.registry import registry
 from chalicelib.service import JobService
 from chalicelib.wiring import services
 from chalicelib.workflow import Workflow
@@ -21,8 +20,8 @@ def test_a_task_that_times_out_fails_the_job_with_the_reason(aws: Provisioned) -
     name = str(uuid.uuid4())
     wired = services()
     short = Workflow(wired.clients.stepfunctions, state_machine_with_run_timeout(aws, 1))
-    service = JobService(wired.store, short, wired.blobs, registry, wired.settings, system_clock,
-                         wired.fanout, wired.downloads, wired.uploads)
+    service = JobService(wired.store, JobFactory(short, wired.basics), wired.results,
+                         wired.fanout, wired.transfers, wired.blobs, wired.basics)
     job = service.submit(SubmitRequest(method="test.blocking", params={"gate": name}),
                          Caller("default", request_id="r")).job
 

@@ -66,8 +66,10 @@ def test_an_expired_job_is_hidden_though_dynamodb_has_not_deleted_it(
 def test_with_an_injected_clock_a_job_is_hidden_from_reads_lists_and_deletes_once_expired(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
+    from chalicelib.basics import Basics
     from chalicelib.caller import Caller, Role
     from chalicelib.clock import system_clock
+    from chalicelib.creation import JobFactory
     from chalicelib.errors import NotFound
     from chalicelib.listing import JobLister, ListQuery
     from chalicelib.query.filters import AllOf
@@ -84,8 +86,9 @@ def test_with_an_injected_clock_a_job_is_hidden_from_reads_lists_and_deletes_onc
     def at(seconds: float) -> tuple[JobService, JobLister, Removal]:
         def clock() -> float:
             return system_clock() + seconds
-        service = JobService(wired.store, wired.workflow, wired.blobs, registry, wired.settings,
-                             clock, wired.fanout, wired.downloads, wired.uploads)
+        basics = Basics(registry, wired.settings, clock)
+        service = JobService(wired.store, JobFactory(wired.workflow, basics), wired.results,
+                             wired.fanout, wired.transfers, wired.blobs, basics)
         lister = JobLister(wired.store, TokenSigner(b"k"), clock)
         return service, lister, Removal(wired.store, wired.blobs, service, clock)
 

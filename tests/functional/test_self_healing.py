@@ -125,7 +125,7 @@ def test_a_finish_write_that_fails_leaves_the_job_failed_with_the_reason(
     go = hold_the_worker(aws)
     job_id = jobs.submit("demo.echo", {"n": 4}).body["id"]
     with failing(clients().dynamodb, "UpdateItem", times=1, after=1) as fault:
-        go.set()  # the claim goes through, the finish fails
+        go.set()  # marking it RUNNING goes through, the finish fails
         job = jobs.wait_for(job_id)
 
     assert fault.failed == 1
@@ -159,10 +159,10 @@ def test_a_cancelled_parent_whose_wake_was_lost_still_aborts_its_children(
 # a run whose execution ended or vanished without recording an outcome
 
 
-def claim_only(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    """A worker that claims its job and then loses track of it: its execution
+def mark_running_only(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """A worker that marks its job RUNNING and then loses track of it: its execution
     ends SUCCEEDED with the job still RUNNING (what a lost write looks like)."""
-    services().store.claim(event["job_id"], event["tenant_id"], "2026-01-01T00:00:00.000Z")
+    services().store.mark_running(event["job_id"], event["tenant_id"], "2026-01-01T00:00:00.000Z")
     return {"lost": True}
 
 
@@ -173,7 +173,7 @@ def do_nothing(event: dict[str, Any], context: Any) -> dict[str, Any]:
 def test_a_running_job_whose_execution_ended_is_failed_with_the_reason(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
-    seam.install({aws.worker_function: claim_only})
+    seam.install({aws.worker_function: mark_running_only})
     job_id = jobs.submit("test.stubborn", {"gate": "lost-standard"}).body["id"]
     wait_until(lambda: services().workflow.status(job_id), lambda s: s == "SUCCEEDED")
     seam.install({aws.worker_function: job_app.worker})

@@ -54,7 +54,7 @@ def test_finish_cancel_and_progress_racing_on_a_running_job(
     aws: Provisioned, round_: int
 ) -> None:
     store, now = services().store, iso(system_clock())
-    job = store.claim(new_job().id, "default", now)
+    job = store.mark_running(new_job().id, "default", now)
 
     accepted = race({
         "SUCCESS": lambda: store.finish(job, Outcome(state=JobState.SUCCESS, result=1), now),
@@ -75,13 +75,13 @@ def test_finish_cancel_and_progress_racing_on_a_running_job(
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
-def test_claim_and_cancel_racing_on_a_waiting_job(aws: Provisioned, round_: int) -> None:
+def test_marking_running_and_cancel_racing_on_a_waiting_job(aws: Provisioned, round_: int) -> None:
     store, now = services().store, iso(system_clock())
     job = new_job()
 
     accepted = race({
-        "claim": lambda: store.claim(job.id, "default", now),
-        "claim-again": lambda: store.claim(job.id, "default", now),
+        "run": lambda: store.mark_running(job.id, "default", now),
+        "run-again": lambda: store.mark_running(job.id, "default", now),
         "abort": lambda: store.abort(job, now, "aborted by request", None, None),
     })
     final = store.get(job.id)

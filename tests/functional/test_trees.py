@@ -15,7 +15,8 @@ import app as job_app
 from chalicelib import wiring
 from chalicelib.caller import Caller
 from chalicelib.clock import system_clock
-from chalicelib.fanout import START_ATTEMPTS, WaitForChildren
+from chalicelib.creation import START_ATTEMPTS
+from chalicelib.fanout import WaitForChildren
 from chalicelib.service import idempotent_job_id
 from chalicelib.tree import child_id
 from chalicelib.wiring import services
@@ -249,7 +250,7 @@ def crash_the_children_of(method: str) -> Any:
         if event.get("action") == "run":
             job = services().store.get(event["job_id"])
             if job is not None and job.method == method:
-                services().store.claim(job.id, job.tenant_id, "2026-01-01T00:00:00.000Z")
+                services().store.mark_running(job.id, job.tenant_id, "2026-01-01T00:00:00.000Z")
                 raise MemoryError("Runtime exited with error: signal: killed")
         return job_app.worker(event, context)
     return worker
@@ -432,22 +433,22 @@ def test_a_thousand_children_complete_with_exact_call_counts(jobs: JobsClient) -
     assert job["result"]["index_sum"] == sum(range(children))
     assert job["children_summary"] == {
         "total": children, "active": 0, "SUCCESS": children, "FAILED": 0, "ABORTED": 0}
-    # Each child: written in a batch, started once, claimed once, finished once
+    # Each child: written in a batch, started once, marked RUNNING once, finished once
     # in a transaction that also counts it on the parent; the parent woken once.
     assert calls["BatchWriteItem"] == children // 25
     assert calls["StartExecution"] == children + 1
     assert calls["TransactWriteItems"] == children
     assert calls["SendTaskSuccess"] == 1
     assert calls["Scan"] == 0
-    assert all(per_job[("UpdateItem", child)] == 1 for child in ids)  # the claim
+    assert all(per_job[("UpdateItem", child)] == 1 for child in ids)  # marked RUNNING
     assert all(per_job[("TransactWriteItems", child)] == 1 for child in ids)
     assert all(per_job[("StartExecution", child)] == 1 for child in ids)
-    # The parent: claim, counters, token, wake, finish; nothing per child.
+    # The parent: RUNNING, counters, token, wake, finish; nothing per child.
     parent_writes = [params for name, params in recorder.calls
                      if name == "UpdateItem" and _target(params) == job_id]
     wake_attempts = [p for p in parent_writes
                      if "woken_token" in p["ExpressionAttributeNames"].values()]
-    # The parent: claim, counters, token, finish; nothing per child. Children
+    # The parent: RUNNING, counters, token, finish; nothing per child. Children
     # that see it ready together all try to wake it; one write wins.
     assert len(parent_writes) - len(wake_attempts) == 4
     assert 1 <= len(wake_attempts) <= children

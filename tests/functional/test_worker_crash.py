@@ -15,17 +15,18 @@ class LambdaRuntimeDied(Exception):
     pass
 
 
-def crash_after_claim(event: dict[str, Any], context: Any) -> Any:
-    """The Lambda claims the job, then dies (as an OOM or a timeout would)."""
+def crash_once_running(event: dict[str, Any], context: Any) -> Any:
+    """The Lambda marks the job RUNNING, then dies (as an OOM or a timeout would)."""
     if event.get("action") == "run":
         from chalicelib.wiring import services
 
-        services().store.claim(event["job_id"], event["tenant_id"], "2026-01-01T00:00:00.000Z")
+        services().store.mark_running(event["job_id"], event["tenant_id"],
+                                      "2026-01-01T00:00:00.000Z")
         raise LambdaRuntimeDied("Runtime exited with error: signal: killed")
     return job_app.worker(event, context)
 
 
-def crash_before_claim(event: dict[str, Any], context: Any) -> Any:
+def crash_before_running(event: dict[str, Any], context: Any) -> Any:
     if event.get("action") == "run":
         raise LambdaRuntimeDied("Task timed out after 900.00 seconds")
     return job_app.worker(event, context)
@@ -34,7 +35,7 @@ def crash_before_claim(event: dict[str, Any], context: Any) -> Any:
 def test_a_worker_that_dies_mid_job_leaves_the_job_failed_with_the_reason(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
-    seam.install({aws.worker_function: crash_after_claim})
+    seam.install({aws.worker_function: crash_once_running})
 
     job = jobs.wait_for(jobs.submit("demo.echo", {}).body["id"])
 
@@ -44,10 +45,10 @@ def test_a_worker_that_dies_mid_job_leaves_the_job_failed_with_the_reason(
     assert job["exc_info"]["type"] == "LambdaRuntimeDied"
 
 
-def test_a_worker_that_dies_before_claiming_still_fails_the_job(
+def test_a_worker_that_dies_before_marking_the_job_running_still_fails_it(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
-    seam.install({aws.worker_function: crash_before_claim})
+    seam.install({aws.worker_function: crash_before_running})
 
     job = jobs.wait_for(jobs.submit("demo.echo", {}).body["id"])
 

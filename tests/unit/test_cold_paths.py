@@ -8,8 +8,9 @@ from typing import Any
 from bench.cold_paths import AUTHORIZE, ENVIRONMENT, PATHS, packages, probe
 
 HEAVY = {"pydantic", "pydantic_core", "boto3", "botocore", "jwt"}
-API_ONLY = {"chalicelib.api.endpoints", "chalicelib.listing", "chalicelib.query",
-            "chalicelib.views", "chalicelib.api.upload_form"}
+API_ONLY = {"chalicelib.faces.native.endpoints", "chalicelib.listing", "chalicelib.query",
+            "chalicelib.views", "chalicelib.faces.native.upload_form",
+            "chalicelib.faces.native.requests"}  # the REST face's request models
 
 
 def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:
@@ -51,12 +52,13 @@ def test_the_api_loads_per_route_family_and_never_the_worker() -> None:
     post = set(probe(PATHS["API, first POST /jobs"][0])["modules"])
     listing = set(probe(PATHS["API, first GET /jobs (a list)"][0])["modules"])
     upload = set(probe("import app; first = app.upload_endpoints.upload_file")["modules"])
-    query_language = {"chalicelib.listing", "chalicelib.query", "chalicelib.api.listing", "re2"}
+    query_language = {"chalicelib.listing", "chalicelib.query",
+                      "chalicelib.faces.native.list_params", "re2"}
 
     for modules in (get, post):
-        assert {"chalicelib.api.endpoints", "chalicelib.views"} <= modules
+        assert {"chalicelib.faces.native.endpoints", "chalicelib.views"} <= modules
         assert not modules & (query_language | {"python_multipart"})
-    assert query_language <= listing and "chalicelib.api.endpoints" not in listing
+    assert query_language <= listing and "chalicelib.faces.native.endpoints" not in listing
     assert "python_multipart" in upload
     for modules in (get, post, listing, upload):
         assert "chalicelib.worker" not in modules

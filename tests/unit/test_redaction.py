@@ -9,7 +9,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from chalicelib.joblog import JobLog, JobLogger
+from chalicelib.joblog import HandlerLog, JobLogger
 from chalicelib.redaction import MASK, Redactor
 
 # Every character here is written differently by one escaping or another.
@@ -99,7 +99,7 @@ def test_text_without_a_secret_is_unchanged() -> None:
 def test_a_handlers_log_masks_every_rendering_in_lines_tracebacks_and_extra(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    job_log = JobLog()
+    job_log = HandlerLog()
     logger = JobLogger("job-1", "demo.secret", redactor(TRICKY), job_log)
     try:
         raise ValueError(f"bad password {TRICKY!r}")

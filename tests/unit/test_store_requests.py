@@ -20,7 +20,7 @@ from chalicelib.store.table import Update, key, translate
 from chalicelib.store.transitions import (
     ABORTABLE_RUNNING,
     ABORTABLE_WAITING,
-    CLAIMABLE,
+    RUNNABLE,
     finishable,
     parent_count,
     state_update,
@@ -104,8 +104,8 @@ def test_a_transition_moves_the_state_and_its_index_key_together() -> None:
                       ":v2": {"S": keys.tenant_state("acme", JobState.RUNNING)}}
 
 
-def test_a_claim_starts_from_what_the_table_allows_to_become_running() -> None:
-    assert CLAIMABLE == sources_of(JobState.RUNNING) == [JobState.WAITING]
+def test_marking_running_starts_from_what_the_table_allows_to_become_running() -> None:
+    assert RUNNABLE == sources_of(JobState.RUNNING) == [JobState.WAITING]
 
 
 @pytest.mark.parametrize("target", sorted(TERMINAL_STATES))

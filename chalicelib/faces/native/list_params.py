@@ -8,9 +8,9 @@ from typing import Any
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.json_input import client_json
 from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, NotFound
+from chalicelib.faces.json_input import client_json
 from chalicelib.listing import MAX_LIMIT, MAX_OFFSET, JobLister, ListQuery, Page
 from chalicelib.query.filters import AllOf, parse_filters
 from chalicelib.query.options import parse_order_by, parse_select, project

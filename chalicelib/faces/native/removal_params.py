@@ -7,8 +7,8 @@ from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_core import PydanticCustomError
 
-from chalicelib.api.responses import json_response
 from chalicelib.clock import MAX_EPOCH, iso
+from chalicelib.faces.native.responses import json_response
 from chalicelib.models import Job
 from chalicelib.validation import parse
 from chalicelib.views import Viewer, job_view

@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
-from chalicelib.api.json_input import client_json
-from chalicelib.api.requests import MAX_BODY_BYTES
 from chalicelib.errors import BadRequest, PayloadTooLarge
+from chalicelib.faces.json_input import client_json
+from chalicelib.faces.native.requests import MAX_BODY_BYTES
 from chalicelib.models import Filename, SubmitRequest
 from chalicelib.uploads import IncomingFile
 from chalicelib.validation import parse

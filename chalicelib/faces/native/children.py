@@ -1,13 +1,13 @@
 """A parent's children in its answers: the first level in GET /jobs/{id},
 and CloudSigma's nested `children` with `?children=tree&depth=N`
 (GET /jobs/{id}/children, which pages through any number of them, is a
-list: chalicelib.api.listing)."""
+list: chalicelib.faces.native.list_params)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalicelib.api.requests import JobQuery
+from chalicelib.faces.native.requests import JobQuery
 from chalicelib.fanout import FanOut
 from chalicelib.models import Job
 from chalicelib.views import Viewer, job_view

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
-from chalicelib.api.listing import children_params, list_jobs, list_params
-from chalicelib.api.requests import caller_of
-from chalicelib.api.responses import json_response, translate_errors
+from chalicelib.faces.native.list_params import children_params, list_jobs, list_params
+from chalicelib.faces.native.requests import caller_of
+from chalicelib.faces.native.responses import json_response, translate_errors
 from chalicelib.wiring import services
 
 

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
-from chalicelib.api.children import with_children
-from chalicelib.api.files import (
+from chalicelib.faces.native.children import with_children
+from chalicelib.faces.native.file_params import (
     download_query,
     download_response,
     log_response,
     submission_body,
 )
-from chalicelib.api.removal import delete_query, result_query, result_response
-from chalicelib.api.requests import caller_of, idempotency_key, job_query, submit_request
-from chalicelib.api.responses import json_response, translate_errors
+from chalicelib.faces.native.removal_params import delete_query, result_query, result_response
+from chalicelib.faces.native.requests import caller_of, idempotency_key, job_query, submit_request
+from chalicelib.faces.native.responses import json_response, translate_errors
 from chalicelib.views import Viewer, job_schema, job_view
 from chalicelib.wiring import services
 
@@ -60,7 +60,7 @@ def get_job_schema() -> Response:
 def get_job(request: Request, job_id: str) -> Response:
     query, caller = job_query(request), caller_of(request)
     jobs = services().jobs
-    job = jobs.wait(job_id, caller, query.wait, query.since) if query.wait else \
+    job = jobs.long_poll(job_id, caller, query.wait, query.since) if query.wait else \
         jobs.get(job_id, caller)
     viewer = Viewer(caller, query.raw_result)
     return json_response(with_children(job_view(job, viewer), job, query, viewer,

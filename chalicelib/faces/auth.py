@@ -1,5 +1,11 @@
-"""The API's authorizer: every route but /health and the one-time download
+"""Every face's authorizer: every route but /health and the one-time download
 link needs `Authorization: Bearer <jwt>` (chalicelib.authn verifies it).
+
+It lives with the faces, not in the core, because it speaks API Gateway's
+authorizer protocol through Chalice (the core never imports Chalice) and
+reads a credential off the wire; what a credential proves is the core's
+(chalicelib.authn, chalicelib.caller). Every face's routes share it, so it
+is in no face's package.
 
 API Gateway runs it before the route (a Lambda authorizer; `chalice local`
 and the Chalice test client run it too). A token that cannot be trusted is

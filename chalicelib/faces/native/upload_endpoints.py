@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
-from chalicelib.api.requests import caller_of, idempotency_key
-from chalicelib.api.responses import json_response, translate_errors
-from chalicelib.api.upload_form import upload_form
+from chalicelib.faces.native.requests import caller_of, idempotency_key
+from chalicelib.faces.native.responses import json_response, translate_errors
+from chalicelib.faces.native.upload_form import upload_form
 from chalicelib.wiring import services
 
 

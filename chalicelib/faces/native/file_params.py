@@ -8,9 +8,9 @@ from chalice import Response
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.requests import MAX_WAIT_SECONDS
-from chalicelib.api.responses import json_response
 from chalicelib.downloads import Claimed, NotReady
+from chalicelib.faces.native.requests import MAX_WAIT_SECONDS
+from chalicelib.faces.native.responses import json_response
 from chalicelib.service import JobLog, Submission
 from chalicelib.validation import parse
 from chalicelib.views import job_view

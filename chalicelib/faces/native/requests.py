@@ -9,10 +9,10 @@ from typing import Any, Literal
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.api.auth import principal_of
-from chalicelib.api.json_input import client_json
 from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, PayloadTooLarge
+from chalicelib.faces.auth import principal_of
+from chalicelib.faces.json_input import client_json
 from chalicelib.models import SubmitRequest
 from chalicelib.validation import parse
 
@@ -77,7 +77,7 @@ def idempotency_key(request: Request | None) -> str | None:
 
 
 def caller_of(request: Request | None) -> Caller:
-    """The principal the authorizer verified (chalicelib.api.auth), with the
+    """The principal the authorizer verified (chalicelib.faces.auth), with the
     request's id, which feeds the job's message_ids (TrueNAS)."""
     request = _present(request)
     headers: Any = request.headers or {}

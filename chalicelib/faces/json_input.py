@@ -1,5 +1,6 @@
-"""Reading the JSON a client sends: a POST /jobs body, the data part of
-POST /_upload, the `filters`, `order_by` and `select` query parameters.
+"""Reading the JSON a client sends, for every face: in the REST API a
+POST /jobs body, the data part of POST /_upload, the `filters`, `order_by`
+and `select` query parameters.
 
 Every one goes through `client_json`, which refuses, with a 400 naming what
 was sent, text that is not JSON, JSON nested deeper than MAX_JSON_DEPTH, and
