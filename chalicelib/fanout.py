@@ -154,20 +154,37 @@ class FanOut:
         children that are parents are woken, so their own Finish cascades."""
         aborted = 0
         for child in self.children_of(parent, load_results=False):
-            if child.state.is_terminal:
+            ended = self._abort_child(child, reason)
+            if ended is None:
                 continue
+            aborted += 1
+            if ended.state is JobState.RUNNING:
+                self.wake(ended)
+        return aborted
+
+    def _abort_child(self, child: Job, reason: str) -> Job | None:
+        """Abort one child; the record it was aborted from, or None if it
+        finished meanwhile or is running and not abortable. A child that
+        parked (stored its wait token) since it was read is aborted from the
+        record the refusal carries, so its wake sends that token."""
+        for _ in range(2):
+            if child.state.is_terminal:
+                return None
             now = self._basics.clock()
             settings = self._basics.settings
             try:
                 self._store.abort(child, iso(now), reason,
                                   retention_deadline(child, self._basics.methods, settings, now),
                                   stop_deadline(child, settings, now))
-            except TransitionRejected:
-                continue  # it finished meanwhile, or it is running and not abortable
-            aborted += 1
-            if child.state is JobState.RUNNING:
-                self.wake(child)
-        return aborted
+            except TransitionRejected as rejected:
+                found = rejected.job
+                if found is None or (found.state is child.state
+                                     and found.wait_token == child.wait_token):
+                    return None  # finished, or running and not abortable: as read
+                child = found  # started or parked since it was read: try again
+                continue
+            return child
+        return None
 
     def children_of(self, parent: Job, load_results: bool = True,
                     limit: int | None = None) -> Iterator[Job]:

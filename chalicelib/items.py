@@ -78,6 +78,11 @@ def to_item(job: Job) -> dict[str, Any]:
     return item
 
 
+def check_fits(job: Job) -> None:
+    """413 if the record of the new `job` would be too big to store."""
+    to_item(job)
+
+
 def check_new_item(item: dict[str, Any]) -> None:
     """A 413 unless `item` fits as a new record (MAX_NEW_ITEM_BYTES)."""
     sizes = {name: len(name.encode()) + value_size(value) for name, value in item.items()}

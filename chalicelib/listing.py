@@ -46,7 +46,6 @@ class ListQuery:
     next_token: str | None = None
     include_transient: bool = False
     fingerprint: dict[str, Any] = field(default_factory=dict)  # what the token is bound to
-    owner: str = ""  # and whom (set by JobLister.page from the caller, before scoping)
 
 
 @dataclass
@@ -58,6 +57,14 @@ class Page:
     plan: Plan
 
 
+@dataclass(frozen=True)
+class _Paging:
+    """Whom this page's tokens belong to, and where the token it came with starts."""
+
+    owner: str
+    position: dict[str, Any] | None = None
+
+
 class JobLister:
     def __init__(self, store: JobStore, signer: TokenSigner, clock: Clock) -> None:
         self.store = store
@@ -65,16 +72,18 @@ class JobLister:
         self._clock = clock
 
     def page(self, query: ListQuery, caller: Caller) -> Page:
-        query = replace(query, owner=caller_key(caller.tenant_id, caller.user_id, caller.roles))
-        self._position(query, caller)  # a token not issued to this caller is refused first
+        # A token is the caller's as it called (before its scope narrows the
+        # query), and one issued to anyone else is refused before any read.
+        owner = caller_key(caller.tenant_id, caller.user_id, caller.roles)
+        paging = _Paging(owner, self._position(query, owner))
         scoped = _scoped(query, caller)
         if scoped is None:  # asks for what the caller may not see: nothing
             return Page([], None, 0, 0, plan(caller.tenant_id, query.where, query.order))
         query, caller = scoped
         chosen = plan(caller.tenant_id, query.where, query.order)
         if chosen.index_ordered:
-            return self._index_page(query, caller, chosen)
-        return self._sorted_page(query, caller, chosen)
+            return self._index_page(query, caller, chosen, paging)
+        return self._sorted_page(query, caller, chosen, paging)
 
     def count(self, query: ListQuery, caller: Caller) -> int:
         scoped = _scoped(query, caller)
@@ -90,8 +99,9 @@ class JobLister:
                              f"of them; {NARROW_HINT}")
         return total
 
-    def _index_page(self, query: ListQuery, caller: Caller, chosen: Plan) -> Page:
-        position = self._position(query, caller)
+    def _index_page(self, query: ListQuery, caller: Caller, chosen: Plan,
+                    paging: _Paging) -> Page:
+        position = paging.position
         start = position.get("k") if position else None
         budget = max(2 * query.limit, 100) + query.offset
         skip = 0 if position else query.offset
@@ -112,11 +122,12 @@ class JobLister:
             scan.mark_returned(entry)
         else:
             resume = scan.resume_key()
-        token = self._token(query, caller, {"k": resume}) if resume else None
+        token = self._token(query, paging, {"k": resume}) if resume else None
         total = len(jobs) + skipped if not resume and not position else None
         return Page(jobs, token, total, scan.scanned, chosen)
 
-    def _sorted_page(self, query: ListQuery, caller: Caller, chosen: Plan) -> Page:
+    def _sorted_page(self, query: ListQuery, caller: Caller, chosen: Plan,
+                     paging: _Paging) -> Page:
         scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
         matches = [job for _, job in scan.matches()]
         if scan.exhausted_budget or len(matches) > SORT_SET_LIMIT:
@@ -125,20 +136,20 @@ class JobLister:
                              "time_created")
         by_id = {job.id: job for job in matches}
         views = sort_records([job_view(job) for job in matches], query.order)
-        position = self._position(query, caller)
+        position = paging.position
         first = int(position["o"]) if position else query.offset
         window = views[first:first + query.limit]
         more = first + query.limit < len(views)
-        token = self._token(query, caller, {"o": first + query.limit}) if more else None
+        token = self._token(query, paging, {"o": first + query.limit}) if more else None
         return Page([by_id[v["id"]] for v in window], token, len(views), scan.scanned, chosen)
 
-    def _position(self, query: ListQuery, caller: Caller) -> dict[str, Any] | None:
+    def _position(self, query: ListQuery, owner: str) -> dict[str, Any] | None:
         if not query.next_token:
             return None
-        return self._signer.read(query.next_token, query.owner, self._hash(query))
+        return self._signer.read(query.next_token, owner, self._hash(query))
 
-    def _token(self, query: ListQuery, caller: Caller, position: dict[str, Any]) -> str:
-        return self._signer.issue(query.owner, self._hash(query), position)
+    def _token(self, query: ListQuery, paging: _Paging, position: dict[str, Any]) -> str:
+        return self._signer.issue(paging.owner, self._hash(query), position)
 
     @staticmethod
     def _hash(query: ListQuery) -> str:

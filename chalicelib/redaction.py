@@ -54,7 +54,8 @@ class ParamsOf:
     method_field: str
 
 
-def secret_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+@functools.cache  # a model's fields never change; every job creation asks
+def secret_paths(model: type[BaseModel], prefix: str = "") -> tuple[str, ...]:
     """Dotted paths of the secret fields of a params model (nested models too)."""
     paths: list[str] = []
     for name, field in model.model_fields.items():
@@ -64,7 +65,7 @@ def secret_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
                 paths.append(path)
             elif isinstance(kind, type) and issubclass(kind, BaseModel):
                 paths.extend(secret_paths(kind, f"{path}."))
-    return sorted(set(paths))
+    return tuple(sorted(set(paths)))
 
 
 @functools.cache

@@ -18,13 +18,13 @@ request is a 400 before any job exists.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
 from chalicelib.errors import InvalidParams, UnknownMethod
-from chalicelib.redaction import secret_paths, secret_paths_in
+from chalicelib.redaction import secret_paths_in
 from chalicelib.settings import MAX_RETENTION_SECONDS
 from chalicelib.validation import parse
 
@@ -73,10 +73,8 @@ class JobMethod:
     writes_file: bool = False
     reads_file: bool = False
     download_window: int | None = None
-    secret_paths: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "secret_paths", secret_paths(self.params_model))
         if self.retention_seconds is not None and \
                 not 0 < self.retention_seconds <= MAX_RETENTION_SECONDS:
             raise ValueError(f"{self.name}: retention_seconds must be 1 to "

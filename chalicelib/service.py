@@ -112,7 +112,7 @@ class JobService:
         files = self._file_fields(method, request, uploaded)
         job = self._new_job(method, params, request, caller, idempotency_key, files.fields)
         if incoming is not None:  # a record too big to store is a 413 before the file is
-            items.to_item(job)    # stored (POST /jobs writes nothing before the record)
+            items.check_fits(job)  # stored (POST /jobs writes nothing before the record)
         stored = incoming is not None and self._uploads.store_small(job.id, incoming)
         try:
             if method.lock is not None:
@@ -175,8 +175,10 @@ class JobService:
                     retention_deadline(job, self._methods, self._settings, now),
                     stop_deadline(job, self._settings, now),
                 )
-            except TransitionRejected:
-                job = self.get(job_id, caller, load_result=False)
+            except TransitionRejected as rejected:
+                if rejected.job is None:
+                    raise NotFound("no such job") from None
+                job = rejected.job  # the record as the write found it
                 continue
             # A parent waiting for its children goes on to Finish, which
             # aborts them; a child may have been the one its parent waited for.

@@ -86,7 +86,9 @@ class Transitions(Table):
             condition = _stopping(update, job, stop_deadline)
         else:
             update.remove("active_shard")
-            condition = update.state_in(ABORTABLE_WAITING)
+            # A WAITING job parks on a token too (its upload's).
+            condition = update.state_in(ABORTABLE_WAITING) + " AND " + \
+                _token_as_read(update, job)
         # Conditioned on the state we read: a start or a finish that raced us
         # makes this fail, and the caller decides again on the new state.
         self._terminal(job, JobState.ABORTED, update, condition)
@@ -184,8 +186,9 @@ def _stopping(update: Update, job: Job, stop_deadline: str) -> str:
 
 
 def _token_as_read(update: Update, job: Job) -> str:
-    """The wait token is what the abort's caller read: a parent that stored
-    one since must be woken with it, so the caller reads again and retries."""
+    """The wait token is what the abort's caller read: a job that parked
+    since must be woken with that token, so the caller retries on the record
+    the refusal carries (TransitionRejected.job)."""
     token = update.name("wait_token")
     if job.wait_token is None:
         return f"attribute_not_exists({token})"

@@ -132,6 +132,14 @@ def nested(depth: int, leaf: object = 0, kind: str = "list") -> object:
     return value
 
 
+def upload(jobs: JobsClient, data: str):  # type: ignore[no-untyped-def]
+    """POST /_upload with `data` as its data part and a small file."""
+    body, content_type = multipart([("data", (None, data.encode())),
+                                    ("file", ("a.bin", b"abc", "application/octet-stream"))])
+    return jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
+                        headers={"Content-Type": content_type})
+
+
 def deep_text(depth: int) -> str:
     """JSON `depth` lists deep, written out directly (json.dumps would recurse)."""
     return "[" * depth + "0" + "]" * depth
@@ -170,12 +178,8 @@ def test_json_nested_past_the_limit_in_an_upload_is_refused(jobs: JobsClient,
                                                              aws: Provisioned,
                                                              depth: int) -> None:
     data = '{"method": "demo.checksum", "params": {"deep": ' + deep_text(depth) + "}}"
-    body, content_type = multipart([("data", (None, data)),
-                                    ("file", ("a.bin", b"abc", "application/octet-stream"))])
 
-    error = assert_error(jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
-                                      headers={"Content-Type": content_type}),
-                         400, "bad_request")
+    error = assert_error(upload(jobs, data), 400, "bad_request")
 
     assert "data part" in error["message"] and "nested" in error["message"]
     assert stored(aws) == (0, 0)
@@ -216,11 +220,8 @@ def test_non_ascii_params_under_the_body_cap_are_stored(jobs: JobsClient) -> Non
 def test_non_ascii_params_in_an_upload_are_stored(jobs: JobsClient) -> None:
     data = json.dumps({"method": "demo.checksum", "params": {}, "description": "é" * 1000},
                       ensure_ascii=False)
-    body, content_type = multipart([("data", (None, data.encode())),
-                                    ("file", ("a.bin", b"abc", "application/octet-stream"))])
 
-    answer = jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
-                          headers={"Content-Type": content_type})
+    answer = upload(jobs, data)
     job = jobs.wait_for(answer.body["job_id"])
 
     assert answer.status == 202, answer.body
@@ -244,14 +245,10 @@ def test_a_record_too_big_to_store_through_an_upload_is_413_before_any_write(
 ) -> None:
     data = ('{"method": "test.read_with_params", "params": {"n": ['
             + ",".join(["1e15"] * 40_000) + "]}}")
-    body, content_type = multipart([("data", (None, data)),
-                                    ("file", ("a.bin", b"abc", "application/octet-stream"))])
     clients = services().clients
     calls = CallRecorder(clients.s3, clients.dynamodb)
 
-    error = assert_error(jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
-                                      headers={"Content-Type": content_type}),
-                         413, "payload_too_large")
+    error = assert_error(upload(jobs, data), 413, "payload_too_large")
 
     assert "params" in error["message"] and "bytes" in error["message"]
     assert not {"PutObject", "PutItem", "TransactWriteItems", "DeleteObject"} & set(calls.names())
@@ -261,12 +258,8 @@ def test_a_record_too_big_to_store_through_an_upload_is_413_before_any_write(
 def test_an_upload_data_part_over_the_body_cap_is_413(jobs: JobsClient,
                                                       aws: Provisioned) -> None:
     data = json.dumps({"method": "test.read_with_params", "params": {"text": "x" * MAX_BODY_BYTES}})
-    body, content_type = multipart([("data", (None, data)),
-                                    ("file", ("a.bin", b"abc", "application/octet-stream"))])
 
-    error = assert_error(jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
-                                      headers={"Content-Type": content_type}),
-                         413, "payload_too_large")
+    error = assert_error(upload(jobs, data), 413, "payload_too_large")
 
     assert "data part" in error["message"] and str(MAX_BODY_BYTES) in error["message"]
     assert stored(aws) == (0, 0)
@@ -339,12 +332,8 @@ def test_non_finite_numbers_in_a_body_are_refused(jobs: JobsClient, aws: Provisi
 def test_non_finite_numbers_in_an_upload_are_refused(jobs: JobsClient, aws: Provisioned,
                                                      number: str) -> None:
     data = '{"method": "demo.checksum", "params": {"x": ' + number + "}}"
-    body, content_type = multipart([("data", (None, data)),
-                                    ("file", ("a.bin", b"abc", "application/octet-stream"))])
 
-    error = assert_error(jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
-                                      headers={"Content-Type": content_type}),
-                         400, "bad_request")
+    error = assert_error(upload(jobs, data), 400, "bad_request")
 
     assert "data part" in error["message"] and "finite" in error["message"]
     assert stored(aws) == (0, 0)

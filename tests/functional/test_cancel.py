@@ -198,3 +198,48 @@ def test_a_cancel_whose_read_misses_the_wait_token_still_aborts_the_children(
         assert children[0]["state"] == "ABORTED"
     finally:
         gate(child_gate).set()
+
+
+def test_a_cascade_whose_read_misses_a_childs_wait_token_still_aborts_its_subtree(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    """The same race one level down: the parent's Finish reads a child (a
+    parent itself) just before it parks; the child's abort must be retried on
+    the record the refusal carries, so the child is woken and aborts its own."""
+    child_gate, grandchild_gate = str(uuid.uuid4()), str(uuid.uuid4())
+    parent_id = jobs.submit("demo.group", {}, children=[
+        {"method": "test.late_relay", "params": {"gate": child_gate,
+                                                 "gates": [grandchild_gate]}}]).body["id"]
+    child = wait_until(
+        lambda: jobs.request("GET", f"/jobs/{parent_id}/children").body["records"],
+        lambda records: len(records) == 1 and records[0]["state"] == "RUNNING")[0]
+    reader = boto3.client("dynamodb")
+    fired: list[bool] = []
+
+    def child_parks_first(params: dict[str, Any], **_: Any) -> None:
+        update = params["TransactItems"][0].get("Update", {})
+        values = json.dumps(update.get("ExpressionAttributeValues", {}))
+        if fired or update.get("Key", {}).get("id", {}).get("S") != child["id"] \
+                or '"ABORTED"' not in values:
+            return
+        fired.append(True)
+        gate(child_gate).set()
+        wait_until(lambda: reader.get_item(TableName=aws.table_name,
+                                           Key={"id": {"S": child["id"]}})["Item"],
+                   lambda item: "wait_token" in item)
+
+    events = services().clients.dynamodb.meta.events
+    events.register("provide-client-params.dynamodb.TransactWriteItems", child_parks_first)
+    try:
+        assert cancel(jobs, parent_id).status == 200
+        grandchildren = wait_until(
+            lambda: jobs.request("GET", f"/jobs/{child['id']}/children").body["records"],
+            lambda records: len(records) == 1 and records[0]["state"] == "ABORTED",
+            timeout=20)
+        assert fired and grandchildren[0]["state"] == "ABORTED"
+        assert jobs.get(child["id"]).body["state"] == "ABORTED"
+    finally:
+        events.unregister("provide-client-params.dynamodb.TransactWriteItems",
+                          child_parks_first)
+        gate(child_gate).set()
+        gate(grandchild_gate).set()

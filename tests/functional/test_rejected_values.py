@@ -101,10 +101,11 @@ def upload(jobs: JobsClient, parts: list[tuple[str, str]]) -> Answer:
 
 
 def rendered(answer: Answer) -> str:
-    """Everything the client gets back, as text, with any escaping undone."""
+    """Everything the client gets back, as text: as sent, URL-unquoted, and with
+    its backslash escapes (JSON's \\u202e among them) undone."""
     body = answer.body if isinstance(answer.body, str) else json.dumps(answer.body)
     text = body + json.dumps(dict(answer.headers))
-    return text + unquote(text) + json.loads(json.dumps(text))
+    return text + unquote(text) + text.encode().decode("unicode_escape", "replace")
 
 
 def test_a_rejected_value_is_never_echoed_back(jobs: JobsClient, aws: Provisioned) -> None:

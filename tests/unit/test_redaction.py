@@ -50,8 +50,11 @@ def test_each_rendering_of_a_secret_inside_text_is_masked(render: object) -> Non
     scrubbed = redactor(TRICKY).scrub(text)
 
     assert scrubbed.startswith("before ") and scrubbed.endswith(" after")
-    assert MASK in scrubbed
-    assert "p\\" not in scrubbed and "w<x" not in scrubbed and "\u00e9d" not in scrubbed
+    assert scrubbed.count(MASK) == 1
+    # What is left is the wrapper only (quotes, b'', the exception's words):
+    # none of the secret's letters that no wrapper has, on either side of it.
+    left = scrubbed.replace(MASK, "")
+    assert not set("pqvxy") & set(left), scrubbed
 
 
 def test_the_issues_example_is_masked_in_the_repr_of_its_exception() -> None:
