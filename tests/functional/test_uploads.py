@@ -9,6 +9,7 @@ import hashlib
 import json
 from typing import Any
 
+import boto3
 import requests
 
 from chalicelib.blobs import upload_key
@@ -175,3 +176,37 @@ def test_a_method_that_reads_a_file_needs_one(jobs: JobsClient, aws: Provisioned
 
     assert answer.status == 400 and "POST /_upload" in answer.body["error"]["message"]
     assert too_big.status == 400 and "upload.size" in too_big.body["error"]["message"]
+
+
+def test_a_cancel_that_read_the_job_before_it_parked_for_its_upload_ends_the_wait(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    """A WAITING job parks on a token while its upload is awaited: a cancel
+    whose read came before the park must still wake it, not leave the
+    execution waiting out the upload's window."""
+    job_id = jobs.submit("demo.checksum", upload={"filename": "never", "size": 5}).body["id"]
+    reader = boto3.client("dynamodb")
+    held: list[bool] = []
+
+    def park_lands_first(params: dict[str, Any], **_: Any) -> None:
+        values = json.dumps(params.get("ExpressionAttributeValues", {}))
+        if held or params["Key"]["id"]["S"] != job_id or '"ABORTED"' not in values:
+            return
+        held.append(True)
+        wait_until(lambda: reader.get_item(TableName=aws.table_name,
+                                           Key={"id": {"S": job_id}})["Item"],
+                   lambda item: "wait_token" in item)
+
+    events = services().clients.dynamodb.meta.events
+    events.register("provide-client-params.dynamodb.UpdateItem", park_lands_first)
+    try:
+        cancelled = jobs.request("POST", f"/jobs/{job_id}/cancel")
+    finally:
+        events.unregister("provide-client-params.dynamodb.UpdateItem", park_lands_first)
+    sfn = services().clients.stepfunctions
+    status = wait_until(lambda: sfn.describe_execution(
+        executionArn=services().workflow.execution_arn(job_id))["status"],
+        lambda status: status != "RUNNING", timeout=20)
+
+    assert held and cancelled.status == 200 and cancelled.body["state"] == "ABORTED"
+    assert status == "SUCCEEDED"  # woken at once, not at the upload's window
