@@ -9,7 +9,7 @@ CHECKOV := $(CHECKOV_VENV)/bin/checkov
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test lint unit bench deploy package clean token
+.PHONY: run test lint unit bench deploy package clean token api-key
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,12 @@ TENANT ?= default
 USER_ID ?= $(or $(USER),admin)
 token: $(INSTALLED)
 	@$(BIN)/python -m local.token --tenant "$(TENANT)" --user "$(USER_ID)" $(if $(ROLE),--role "$(ROLE)")
+
+## api-key: an API key from the running local server: make api-key NAME=backup TENANT=acme USER=ann ROLE=USER
+NAME ?= local key
+api-key: $(INSTALLED)
+	@$(BIN)/python -m local.api_key --url http://127.0.0.1:$(PORT) --name "$(NAME)" \
+		--tenant "$(TENANT)" --user "$(USER_ID)" $(if $(ROLE),--role "$(ROLE)")
 
 ## test: lint, types, CloudFormation lint and the whole pytest suite
 test: $(INSTALLED) lint

@@ -18,12 +18,18 @@ from chalice.app import AuthRequest, Request
 from chalicelib.faces.auth import authorize
 from chalicelib.faces.native.responses import in_envelope
 from chalicelib.lazy import LazyModule
-from chalicelib.wiring import services, verifier
+from chalicelib.wiring import authenticator, services
 
 if TYPE_CHECKING:
-    from chalicelib.faces.native import endpoints, list_endpoints, upload_endpoints
+    from chalicelib.faces.native import (
+        credential_endpoints,
+        endpoints,
+        list_endpoints,
+        upload_endpoints,
+    )
 else:
     endpoints = LazyModule("chalicelib.faces.native.endpoints")
+    credential_endpoints = LazyModule("chalicelib.faces.native.credential_endpoints")
     list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
     upload_endpoints = LazyModule("chalicelib.faces.native.upload_endpoints")
 
@@ -48,9 +54,11 @@ def chalice_answers_in_envelope(request: Request, get_response: Callable[[Reques
     return in_envelope(get_response(request), request, app.routes)
 
 
-@app.authorizer(ttl_seconds=0)  # no caching: an expired token is refused at once
-def jwt_auth(auth_request: AuthRequest) -> AuthResponse:
-    return authorize(auth_request, verifier())
+# No caching by API Gateway: an expired token is refused at once (the
+# authorizer remembers a verified API key for up to 60 s itself).
+@app.authorizer(ttl_seconds=0)
+def credential_auth(auth_request: AuthRequest) -> AuthResponse:
+    return authorize(auth_request, authenticator())
 
 
 @app.route("/health", methods=["GET"])
@@ -58,18 +66,20 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@app.route("/methods", methods=["GET"], authorizer=jwt_auth)
+@app.route("/methods", methods=["GET"], authorizer=credential_auth)
 def list_methods() -> Response:
     return endpoints.list_methods()
 
 
-@app.route("/jobs", methods=["POST"], content_types=JSON, authorizer=jwt_auth)
+@app.route("/jobs", methods=["POST"], content_types=JSON, authorizer=credential_auth)
 def submit_job() -> Response:
     return endpoints.submit_job(app.current_request)
 
 
-@app.route("/_upload", methods=["POST"], content_types=["multipart/form-data"],
-           authorizer=jwt_auth)
+# No authorizer: TrueNAS clients may send `?auth_token=` instead of the
+# header, which an API Gateway token authorizer cannot read; the route checks
+# either itself, and answers 401 and 403 exactly as the authorizer does.
+@app.route("/_upload", methods=["POST"], content_types=["multipart/form-data"])
 def upload_file() -> Response:
     return upload_endpoints.upload_file(app.current_request)
 
@@ -79,48 +89,68 @@ def download_file(job_id: str) -> Response:
     return endpoints.download_file(app.current_request, job_id)
 
 
-@app.route("/jobs", methods=["GET"], authorizer=jwt_auth)
+@app.route("/jobs", methods=["GET"], authorizer=credential_auth)
 def list_all_jobs() -> Response:
     return list_endpoints.list_all_jobs(app.current_request)
 
 
-@app.route("/jobs", methods=["DELETE"], authorizer=jwt_auth)
+@app.route("/jobs", methods=["DELETE"], authorizer=credential_auth)
 def delete_finished_jobs() -> Response:
     return endpoints.delete_finished_jobs(app.current_request)
 
 
-@app.route("/jobs/schema", methods=["GET"], authorizer=jwt_auth)
+@app.route("/jobs/schema", methods=["GET"], authorizer=credential_auth)
 def get_job_schema() -> Response:
     return endpoints.get_job_schema()
 
 
-@app.route("/jobs/{job_id}", methods=["GET"], authorizer=jwt_auth)
+@app.route("/jobs/{job_id}", methods=["GET"], authorizer=credential_auth)
 def get_job(job_id: str) -> Response:
     return endpoints.get_job(app.current_request, job_id)
 
 
-@app.route("/jobs/{job_id}", methods=["DELETE"], authorizer=jwt_auth)
+@app.route("/jobs/{job_id}", methods=["DELETE"], authorizer=credential_auth)
 def delete_job(job_id: str) -> Response:
     return endpoints.delete_job(app.current_request, job_id)
 
 
-@app.route("/jobs/{job_id}/result", methods=["GET"], authorizer=jwt_auth)
+@app.route("/jobs/{job_id}/result", methods=["GET"], authorizer=credential_auth)
 def get_job_result(job_id: str) -> Response:
     return endpoints.get_job_result(app.current_request, job_id)
 
 
-@app.route("/jobs/{job_id}/children", methods=["GET"], authorizer=jwt_auth)
+@app.route("/jobs/{job_id}/children", methods=["GET"], authorizer=credential_auth)
 def list_children(job_id: str) -> Response:
     return list_endpoints.list_children(app.current_request, job_id)
 
 
-@app.route("/jobs/{job_id}/logs", methods=["GET"], authorizer=jwt_auth)
+@app.route("/jobs/{job_id}/logs", methods=["GET"], authorizer=credential_auth)
 def get_job_logs(job_id: str) -> Response:
     return endpoints.get_job_logs(app.current_request, job_id)
 
 
+@app.route("/api_keys", methods=["POST"], content_types=JSON, authorizer=credential_auth)
+def create_api_key() -> Response:
+    return credential_endpoints.create_api_key(app.current_request)
+
+
+@app.route("/api_keys", methods=["GET"], authorizer=credential_auth)
+def list_api_keys() -> Response:
+    return credential_endpoints.list_api_keys(app.current_request)
+
+
+@app.route("/api_keys/{key_id}", methods=["DELETE"], authorizer=credential_auth)
+def revoke_api_key(key_id: str) -> Response:
+    return credential_endpoints.revoke_api_key(app.current_request, key_id)
+
+
+@app.route("/auth/tokens", methods=["POST"], content_types=JSON, authorizer=credential_auth)
+def create_auth_token() -> Response:
+    return credential_endpoints.create_token(app.current_request)
+
+
 @app.route("/jobs/{job_id}/cancel", methods=["POST"], content_types=JSON,
-           authorizer=jwt_auth)
+           authorizer=credential_auth)
 def cancel_job(job_id: str) -> Response:
     return endpoints.cancel_job(app.current_request, job_id)
 

@@ -1,7 +1,10 @@
 """Each Lambda function's cold path, run in a fresh interpreter: `import app`,
 then what the function's first call loads and builds before its first AWS
 request (modules imported, boto3 clients created). The authorizer's first
-call is made for real (it needs no AWS); the others build their services.
+call with a JWT is made for real (it needs no AWS); its first call with an
+API key needs one read, so it is taken up to that read: the container's
+Authenticator, the key parsed and its secret hashed, the credentials table
+and the DynamoDB client it reads with. The others build their services.
 
 No network call is made: the settings point at names that do not exist,
 and nothing here sends a request.
@@ -16,18 +19,27 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from local.emulated import FAKE_CREDENTIALS, LOCAL_JWT_SECRET
+from local.emulated import FAKE_CREDENTIALS, LOCAL_CREDENTIAL_SECRET, LOCAL_JWT_SECRET
 
 ROOT = Path(__file__).resolve().parent.parent
 ENVIRONMENT = {
     "JOBS_TABLE": "jobs", "JOBS_BUCKET": "files",
     "JOBS_STATE_MACHINE_ARN": "arn:aws:states:us-east-1:123456789012:stateMachine:jobs",
     "JOBS_JWT_SECRET": LOCAL_JWT_SECRET, "AWS_DEFAULT_REGION": "us-east-1",
+    "JOBS_CREDENTIALS_TABLE": "credentials", "JOBS_CREDENTIAL_SECRET": LOCAL_CREDENTIAL_SECRET,
     **FAKE_CREDENTIALS,
 }
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc/api/GET/jobs"
-AUTHORIZE = ("app.jwt_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', "
+AUTHORIZE = ("app.credential_auth({'type': 'TOKEN', 'methodArn': '" + METHOD_ARN + "', "
              "'authorizationToken': 'Bearer ' + os.environ['PROBE_TOKEN']}, None)")
+# An API key of the right shape (none exists: nothing is read).
+PROBE_KEY = "1000000000000001-" + "A" * 64
+# What the authorizer's first call with an API key does before its read
+# (chalicelib.credentials.authenticator: Authenticator._key_caller).
+AUTHORIZE_KEY = ("import app; from chalicelib.credentials.shapes import from_header; "
+                 f"a = app.authenticator(); p = from_header('Bearer {PROBE_KEY}'); "
+                 "s = app.services(); first = [a._hasher.digest(p.key_secret), "
+                 "s.credential_table, s.clients.client('dynamodb')]")
 
 # What each function runs first, and the clients that first call creates.
 # The API's routes are in three modules (chalicelib.faces.native.*endpoints):
@@ -40,6 +52,7 @@ def path(prefix: str, services: str, clients: tuple[str, ...]) -> tuple[str, tup
 
 PATHS: dict[str, tuple[str, tuple[str, ...]]] = {
     "authorizer": (f"import app; first = {AUTHORIZE}", ()),
+    "authorizer, first API key (up to its read)": (AUTHORIZE_KEY, ("dynamodb",)),
     "API, first GET /jobs/{id}": path("import app; app.endpoints.get_job; ",
                                       "s.jobs, s.fanout", ("dynamodb",)),
     "API, first GET /jobs (a list)": path("import app; app.list_endpoints.list_all_jobs; ",

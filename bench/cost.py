@@ -214,6 +214,101 @@ def cascade_rows(pricing: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+# -- authorizing a request (issue 16; not part of the leaf job) -------------------------
+
+# The authorizer is a Lambda function of its own (Chalice's default memory),
+# run by API Gateway before every request (ttl_seconds=0: API Gateway
+# remembers nothing). Its durations are ASSUMED, warm: moto's times say
+# nothing of AWS's. Lambda bills by the millisecond.
+AUTHORIZER_MEMORY_GB = p.API_MEMORY_GB  # Chalice's default for every function, 128 MB
+AUTHORIZER_SECONDS = 0.005  # ASSUMED: a JWT's signature, or a remembered key's hash
+AUTHORIZER_READ_SECONDS = 0.015  # ASSUMED: that plus one DynamoDB round trip
+# A script using one API key: requests per second, all on one warm container.
+SCRIPT_RATE = 1.0
+
+
+def authorizer_run(reads_or_writes: float = 0.0) -> Usage:
+    """One authorizer invocation; `reads_or_writes` is the share of checks that
+    wait for a DynamoDB round trip (0: none, 1: every one)."""
+    seconds = AUTHORIZER_SECONDS + reads_or_writes * (AUTHORIZER_READ_SECONDS
+                                                      - AUTHORIZER_SECONDS)
+    return Usage(lambda_requests=1, lambda_gb_seconds=AUTHORIZER_MEMORY_GB * seconds)
+
+
+def authorization_steps(measured: dict[str, Any], cache_seconds: float) -> Steps:
+    """Per authorized request, by credential: the authorizer's invocation and
+    the request units its measured calls cost (bench/credentials.py)."""
+    from bench.credentials import cached_reads_per_request
+
+    auth, routes = measured["authorizer"], measured["routes"]
+    key_units = auth["api_key_first"]["read_units"]
+    share = cached_reads_per_request(SCRIPT_RATE, cache_seconds)
+    single = auth["token_single_first"]["write_units"]
+    mint = routes["create_token"]["write_units"]
+    return [
+        ("JWT: signature only, no call", authorizer_run()
+         + Usage(read_units=auth["jwt"]["read_units"],
+                 write_units=auth["jwt"]["write_units"])),
+        ("API key, not remembered: 1 consistent GetItem", authorizer_run(1)
+         + Usage(read_units=key_units)),
+        (f"API key remembered {cache_seconds:g} s, a script at {SCRIPT_RATE:g} request/s: "
+         f"1 read per {1 / share:g} requests", authorizer_run(share)
+         + Usage(read_units=share * key_units)),
+        ("multi-use token, not remembered: 1 consistent GetItem", authorizer_run(1)
+         + Usage(read_units=auth["token_multi_first"]["read_units"])),
+        ("single-use token: 1 conditional DeleteItem", authorizer_run(1)
+         + Usage(write_units=single)),
+        ("single-use token with its POST /auth/tokens (JWT-authorized, 1 PutItem)",
+         authorizer_run(1) + Usage(write_units=single) + api_request() + authorizer_run()
+         + Usage(write_units=mint)),
+    ]
+
+
+def authorization_rows(steps: Steps, requests_per_job: int) -> list[dict[str, Any]]:
+    """$ per million requests by service, the extra over a JWT, and what that
+    extra adds per million leaf jobs (each `requests_per_job` requests)."""
+    rows = []
+    jwt_total = sum(dollars(steps[0][1]).values())
+    for name, usage in steps:
+        costs = dollars(usage)
+        whole = sum(costs.values())
+        rows.append({"credential": name, **{s: costs[s] * 1e6 for s in SERVICES},
+                     "total": whole * 1e6, "rru": usage.read_units, "wru": usage.write_units,
+                     "over_jwt": (whole - jwt_total) * 1e6,
+                     "per_leaf_job": (whole - jwt_total) * requests_per_job * 1e6})
+    return rows
+
+
+def add_authorization(section: Section, measured: Section, leaf_per_million: float) -> None:
+    """The authorizer's cost per million requests by credential (issue 16),
+    beside (not in) the leaf job."""
+    data = measured.data
+    cache_seconds = float(data["script"]["cache_seconds"])
+    rows = authorization_rows(authorization_steps(data, cache_seconds), READS + 1)
+    section.tables.append(Table(
+        {"credential": "credential", **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+         "rru": "RRU", "wru": "WRU", "over_jwt": "more than a JWT $",
+         "per_leaf_job": f"added per million leaf jobs ({READS + 1} requests) $"}, rows,
+        "Authorizing a request, $ per million requests (not part of the leaf job)"))
+    jwt = rows[0]
+    section.notes.append(
+        "Authorizing: API Gateway runs the authorizer Lambda before every request "
+        "(ttl_seconds=0), "
+        f"{AUTHORIZER_MEMORY_GB * 1024:.0f} MB for an ASSUMED "
+        f"{AUTHORIZER_SECONDS * 1000:.0f} ms, or {AUTHORIZER_READ_SECONDS * 1000:.0f} ms when "
+        "it waits for DynamoDB; request units as measured by the credentials benchmark. The "
+        f"leaf job's ${leaf_per_million:.2f} per million leaves the authorizer out, as it "
+        f"always has: with a JWT it adds ${jwt['total'] * (READS + 1):.2f} per million leaf "
+        f"jobs ({READS + 1} requests); the last column is what a key or token adds on top. "
+        f"The remembered key assumes one warm container serving the script (a read per "
+        f"{cache_seconds:g} s); N containers busy with one key read it N times as often.")
+    section.data["authorization"] = {
+        "rows": rows, "script_rate_per_second": SCRIPT_RATE, "cache_seconds": cache_seconds,
+        "assumptions": {"authorizer_memory_gb": AUTHORIZER_MEMORY_GB,
+                        "authorizer_seconds": AUTHORIZER_SECONDS,
+                        "authorizer_read_seconds": AUTHORIZER_READ_SECONDS}}
+
+
 # -- the section ----------------------------------------------------------------
 
 
@@ -232,6 +327,7 @@ def run(context: Any) -> Section:
     section = build_section(designs, tables, totals, list_page_costs(item_bytes), ops, progress,
                             transitions)
     add_cascade(section, context.results.get("cascade"), totals["ours"])
+    add_authorization(section, context.results["credentials"], totals["ours"])
     return section
 
 

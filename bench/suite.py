@@ -7,7 +7,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bench import calls, cascade, coldstart, cost, listing, overhead, scale, transitions, trees
+from bench import (
+    calls,
+    cascade,
+    coldstart,
+    cost,
+    credentials,
+    listing,
+    overhead,
+    scale,
+    transitions,
+    trees,
+)
 from bench.section import Section
 
 
@@ -27,6 +38,8 @@ class Benchmark:
 
 SUITE = (
     Benchmark("calls", calls.run, "AWS calls per operation, with floors and request units"),
+    Benchmark("credentials", credentials.run,
+              "AWS calls per authorizer check (JWT, API key, token) and per key/token route"),
     Benchmark("transitions", transitions.run, "billed state transitions per job"),
     Benchmark("coldstart", coldstart.run, "import time of app.py vs chalice + boto3"),
     Benchmark("overhead", overhead.run, "in-process request time vs the bare boto3 calls"),
@@ -34,8 +47,8 @@ SUITE = (
     Benchmark("scale", scale.run, "progress storm, local end-to-end throughput"),
     Benchmark("trees", trees.run, "fan-out of 1,000 and 10,000 children, a three-level tree"),
     Benchmark("cascade", cascade.run, "cancel of a parent with 1,000 running children"),
-    Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive",
-              needs=("calls", "transitions")),
+    Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
+              needs=("calls", "transitions", "credentials")),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),
 )
 BY_NAME = {benchmark.name: benchmark for benchmark in SUITE}

@@ -59,9 +59,11 @@ class TokenVerifier:
 
     def principal(self, authorization: str | None) -> Caller:
         """The caller a `Bearer <jwt>` header names, or InvalidToken."""
-        token = _bearer(authorization)
-        claims = self._verified_claims(token)
-        return _caller(claims)
+        return self.caller(_bearer(authorization))
+
+    def caller(self, token: str) -> Caller:
+        """The caller a JWT names, or InvalidToken."""
+        return _caller(self._verified_claims(token))
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         import jwt  # here, not at import: the API's own Lambda never verifies a token

@@ -23,6 +23,9 @@ class Caller:
     user_id: str | None = None
     roles: frozenset[Role] = field(default_factory=frozenset)
     request_id: str | None = None
+    # What proved it: "jwt", "api_key" or "token" (chalicelib.credentials). A
+    # short-lived token may not mint credentials that outlive it.
+    via: str = "jwt"
 
     @property
     def is_full_admin(self) -> bool:

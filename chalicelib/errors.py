@@ -7,6 +7,8 @@
     │   ├── BadRequest (400)             malformed JSON, a body or query that fails validation
     │   │   ├── UnknownMethod (400)      the method is not registered; details list the known ones
     │   │   └── InvalidParams (400)      params fail the method's model; details name the fields
+    │   ├── Forbidden (403)              what the caller's credential may not do (a USER
+    │   │                                minting an admin key, a token minting a key)
     │   ├── NotFound (404)               unknown job, or one the caller may not see
     │   ├── Conflict (409)               the job's state forbids the request
     │   ├── Gone (410)                   a once-only thing was already used
@@ -67,6 +69,11 @@ class UnknownMethod(BadRequest):
 
 class InvalidParams(BadRequest):
     code = "invalid_params"
+
+
+class Forbidden(JobApiError):
+    status = 403
+    code = "forbidden"
 
 
 class NotFound(JobApiError):

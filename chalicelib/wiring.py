@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from chalicelib.basics import Basics
     from chalicelib.blobs import Blobs
     from chalicelib.creation import JobFactory
+    from chalicelib.credentials.authenticator import Authenticator
+    from chalicelib.credentials.keys import ApiKeys
+    from chalicelib.credentials.table import CredentialTable
+    from chalicelib.credentials.tokens import AuthTokens
     from chalicelib.downloads import Downloads
     from chalicelib.fanout import FanOut
     from chalicelib.listing import JobLister
@@ -172,6 +176,28 @@ class Services:
         return JobLister(self.store, TokenSigner(self.settings.token_secret), system_clock)
 
     @built_once
+    def credential_table(self) -> CredentialTable:
+        from chalicelib.credentials.authenticator import CredentialSettings
+        from chalicelib.credentials.table import CredentialTable
+
+        return CredentialTable(self.clients.deferred("dynamodb"),
+                               CredentialSettings.from_env().table_name)
+
+    @built_once
+    def api_keys(self) -> ApiKeys:
+        from chalicelib.credentials.keys import ApiKeys
+        from chalicelib.query.tokens import TokenSigner
+
+        return ApiKeys(self.credential_table, _hasher(), TokenSigner(self.settings.token_secret),
+                       system_clock)
+
+    @built_once
+    def auth_tokens(self) -> AuthTokens:
+        from chalicelib.credentials.tokens import AuthTokens
+
+        return AuthTokens(self.credential_table, _hasher(), system_clock)
+
+    @built_once
     def worker(self) -> Worker:
         from chalicelib.worker import Worker
 
@@ -189,6 +215,7 @@ class Services:
 _lock = threading.Lock()
 _services: Services | None = None
 _verifier: TokenVerifier | None = None
+_authenticator: Authenticator | None = None
 
 
 def verifier() -> TokenVerifier:
@@ -203,6 +230,34 @@ def verifier() -> TokenVerifier:
         return _verifier
 
 
+def authenticator() -> Authenticator:
+    """Every face's credential check (JWT, API key, token). A JWT needs
+    nothing but the token settings; the first key or token builds the
+    credentials table on services()' clients."""
+    from chalicelib.credentials.authenticator import Authenticator, CredentialSettings
+
+    global _authenticator
+    jwt = verifier()
+    with _lock:
+        if _authenticator is None:
+            _authenticator = Authenticator(jwt, CredentialSettings.from_env(),
+                                           lambda: services().credential_table, system_clock)
+        return _authenticator
+
+
+def _hasher() -> Any:
+    from chalicelib.credentials.authenticator import CredentialSettings
+    from chalicelib.credentials.hashing import SecretHasher
+
+    settings = CredentialSettings.from_env()
+    if not settings.configured:
+        from chalicelib.errors import JobApiError
+
+        raise JobApiError("API keys and tokens are not configured for this stage "
+                          "(JOBS_CREDENTIALS_TABLE, JOBS_CREDENTIAL_SECRET)")
+    return SecretHasher(settings.secret)
+
+
 def services() -> Services:
     global _services
     with _lock:
@@ -212,6 +267,6 @@ def services() -> Services:
 
 
 def reset() -> None:
-    global _services, _verifier
+    global _services, _verifier, _authenticator
     with _lock:
-        _services = _verifier = None
+        _services = _verifier = _authenticator = None

@@ -19,6 +19,9 @@ MOTO_CONFIG = {
 # (`make token` mints with it too). Never used by a deployed stage, which
 # sets JOBS_JWT_SECRET or JOBS_JWKS_URL.
 LOCAL_JWT_SECRET = "local-development-only-jwt-secret-not-for-deployments"
+# Keys the hashes of API keys and tokens in the tests and benchmarks; the
+# local server draws one per run (its moto tables die with it anyway).
+LOCAL_CREDENTIAL_SECRET = "local-development-only-credential-secret"
 FAKE_CREDENTIALS = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -52,7 +55,7 @@ def emulated_aws(environment: dict[str, str] | None = None) -> Iterator[Provisio
     with mock_aws(config=cast(Any, MOTO_CONFIG)):  # moto types its config narrowly
         provisioned = provision(AwsClients())
         os.environ.update(provisioned.environment(), JOBS_JWT_SECRET=LOCAL_JWT_SECRET,
-                          **(environment or {}))
+                          JOBS_CREDENTIAL_SECRET=LOCAL_CREDENTIAL_SECRET, **(environment or {}))
         wiring.reset()
         seam.install({provisioned.worker_function: job_app.worker}, [job_app.upload_landed])
         try:

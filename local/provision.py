@@ -29,10 +29,12 @@ class Provisioned:
     state_machine_arn: str
     express_state_machine_arn: str
     worker_function: str
+    credentials_table: str = ""
 
     def environment(self) -> dict[str, str]:
         return {
             "JOBS_TABLE": self.table_name,
+            "JOBS_CREDENTIALS_TABLE": self.credentials_table,
             "JOBS_BUCKET": self.bucket_name,
             "JOBS_STATE_MACHINE_ARN": self.state_machine_arn,
             "JOBS_EXPRESS_STATE_MACHINE_ARN": self.express_state_machine_arn,
@@ -49,11 +51,13 @@ def provision(
     region: str = "us-east-1",
     account: str = "123456789012",
 ) -> Provisioned:
-    """Create the table, bucket, role and state machine for `stage`."""
+    """Create the tables, bucket, role and state machines for `stage`."""
     template = load_template()
     resources = template["Resources"]
     names = _Substitution(stage=stage, region=region, account=account)
     table = _create_table(clients.dynamodb, resources["JobsTable"]["Properties"], names)
+    credentials = _create_table(clients.dynamodb, resources["CredentialsTable"]["Properties"],
+                                names)
     bucket = _create_bucket(clients.s3, resources["FilesBucket"]["Properties"], names)
     role = resources["StateMachineRole"]["Properties"]
     role_arn = _create_role(clients.client("iam"), role, names)
@@ -63,7 +67,8 @@ def provision(
         if resource["Type"] == "AWS::StepFunctions::StateMachine"
     }
     return Provisioned(table, bucket, machines["JobsStateMachine"],
-                       machines["ExpressJobsStateMachine"], f"{APP_NAME}-{stage}-worker")
+                       machines["ExpressJobsStateMachine"], f"{APP_NAME}-{stage}-worker",
+                       credentials)
 
 
 def _create_table(dynamodb: Any, props: dict[str, Any], names: _Substitution) -> str:

@@ -66,6 +66,7 @@ def prepare(moto_port: int) -> Provisioned:
     os.environ.setdefault("JOBS_JWT_SECRET", LOCAL_JWT_SECRET)
     # Paging tokens signed with a key of this process only: they die with it.
     os.environ.setdefault("JOBS_TOKEN_SECRET", secrets.token_urlsafe(32))
+    os.environ.setdefault("JOBS_CREDENTIAL_SECRET", secrets.token_urlsafe(32))
     import app
 
     seam.install({provisioned.worker_function: app.worker}, [app.upload_landed])
@@ -150,6 +151,10 @@ def serve(port: int, moto_port: int) -> None:
     print(f"  curl -s -X POST {url}/jobs -H 'Content-Type: application/json' "
           f"-H 'Authorization: Bearer {token}' "
           f"-d '{{\"method\": \"demo.echo\", \"params\": {{\"hello\": \"world\"}}}}'")
+    print("An API key (shown once; send it as `Authorization: Bearer <key>` or as Basic's "
+          "password; `make api-key` mints one too):")
+    print(f"  curl -s -X POST {url}/api_keys -H 'Content-Type: application/json' "
+          f"-H 'Authorization: Bearer {token}' -d '{{\"name\": \"my script\"}}'")
     sys.stdout.flush()
     try:
         server.serve_forever()

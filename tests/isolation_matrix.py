@@ -2,11 +2,14 @@
 Chalice test client (tests/functional) or the local server over HTTP
 (tests/e2e). Every route x {owner, another user of the tenant, the tenant's
 admin, another tenant's admin, a full admin, no token, a bad signature, an
-expired token}; then every answer is scanned for other tenants' job ids and
-for the secret canary."""
+expired token}, and the same principals by API key (Bearer and Basic) and by
+short-lived token (issue 16), with revoked, wrong and malformed ones; then
+every answer is scanned for other tenants' job ids, ann's API key ids and the
+secret canary."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import uuid
@@ -27,34 +30,55 @@ class Reply:
     text: str
 
 
-# (method, path, token or None, JSON body or None, extra headers or None) -> Reply
+# (method, path, Authorization header or None, JSON body or None, extra headers or None)
 Call = Callable[[str, str, str | None, Any, dict[str, str] | None], Reply]
 
 
+def bearer(token: str) -> str:
+    return f"Bearer {token}"
+
+
+def basic(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+# The JWT principals; run_matrix adds the API key and token ones it mints.
 IDENTITIES: dict[str, str | None] = {
-    "owner": token_for(TENANT, "ann", ()),
-    "same_tenant_user": token_for(TENANT, "bob", ("USER",)),
-    "tenant_admin": token_for(TENANT, "tina", ("TENANT_ADMIN",)),
-    "other_tenant_admin": token_for(OTHER_TENANT, "olga", ("TENANT_ADMIN",)),
-    "full_admin": token_for("ops", "root", ("FULL_ADMIN",)),
+    "owner": bearer(token_for(TENANT, "ann", ())),
+    "same_tenant_user": bearer(token_for(TENANT, "bob", ("USER",))),
+    "tenant_admin": bearer(token_for(TENANT, "tina", ("TENANT_ADMIN",))),
+    "other_tenant_admin": bearer(token_for(OTHER_TENANT, "olga", ("TENANT_ADMIN",))),
+    "full_admin": bearer(token_for("ops", "root", ("FULL_ADMIN",))),
     "no_token": None,
-    "bad_signature": token_for(TENANT, "ann", (), secret="another-stage-secret-" * 3),
-    "expired": token_for(TENANT, "ann", (), seconds=-3600),
+    "bad_signature": bearer(token_for(TENANT, "ann", (), secret="another-stage-secret-" * 3)),
+    "expired": bearer(token_for(TENANT, "ann", (), seconds=-3600)),
 }
-SEES_ANNS_JOBS = {"owner", "tenant_admin", "full_admin"}
-OUTSIDERS = {"same_tenant_user", "other_tenant_admin"}
-REFUSED = {"no_token": 401, "bad_signature": 403, "expired": 403}
+# Each credential principal: whose credential, and how it is sent.
+BY_CREDENTIAL = {
+    "owner_key_by_basic": "owner", "owner_token": "owner", "tenant_admin_key": "tenant_admin",
+    "full_admin_key": "full_admin", "same_tenant_user_token": "same_tenant_user",
+    "other_tenant_admin_key": "other_tenant_admin",
+}
+SEES_ANNS_JOBS = {"owner", "tenant_admin", "full_admin", "owner_key_by_basic", "owner_token",
+                  "tenant_admin_key", "full_admin_key"}
+OUTSIDERS = {"same_tenant_user", "other_tenant_admin", "same_tenant_user_token",
+             "other_tenant_admin_key"}
+REFUSED = {"no_token": 401, "bad_signature": 403, "expired": 403, "revoked_key": 403,
+           "wrong_key_secret": 403, "malformed_basic": 403, "unknown_scheme": 403}
+TOKENS = {"owner_token", "same_tenant_user_token"}  # may not mint credentials
 
 
 @dataclass
 class Matrix:
     call: Call
     answers: list[tuple[str, str, Reply]] = field(default_factory=list)
-    owned: set[str] = field(default_factory=set)  # the ids of ann's jobs
+    owned: set[str] = field(default_factory=set)  # the ids of ann's jobs and API keys
+    identities: dict[str, str | None] = field(default_factory=lambda: dict(IDENTITIES))
+    secrets: set[str] = field(default_factory=set)  # every credential's secret part
 
     def ask(self, who: str, method: str, path: str, body: Any = None,
             headers: dict[str, str] | None = None) -> Reply:
-        reply = self.call(method, path, IDENTITIES[who], body, headers)
+        reply = self.call(method, path, self.identities[who], body, headers)
         self.answers.append((who, f"{method} {path}", reply))
         return reply
 
@@ -68,7 +92,8 @@ class Matrix:
     def wait(self, job_id: str, states: tuple[str, ...] = ("SUCCESS", "FAILED")) -> Any:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            job = self.call("GET", f"/jobs/{job_id}", IDENTITIES["owner"], None, None).body
+            job = self.call("GET", f"/jobs/{job_id}", self.identities["owner"], None,
+                            None).body
             if job["state"] in states:
                 return job
             time.sleep(0.05)
@@ -81,9 +106,64 @@ def expected(who: str, visible: int = 200) -> int:
     return visible if who in SEES_ANNS_JOBS else 404
 
 
+def add_credentials(m: Matrix) -> None:
+    """Each JWT principal mints an API key or a token and joins the matrix by
+    it (BY_CREDENTIAL); plus a revoked key, a wrong secret and malformed ones."""
+    for who, maker in BY_CREDENTIAL.items():
+        if who in TOKENS:
+            minted = m.ask(maker, "POST", "/auth/tokens", {"ttl": 600})
+            assert minted.status == 201, minted.text
+            m.identities[who] = f"Token {minted.body['token']}"
+            m.secrets.add(minted.body["token"])
+            continue
+        minted = m.ask(maker, "POST", "/api_keys", {"name": f"matrix {who}"})
+        assert minted.status == 201, minted.text
+        key = minted.body["key"]
+        m.identities[who] = basic("ann", key) if who.endswith("_by_basic") else bearer(key)
+        m.secrets.add(key)
+        if maker == "owner":
+            m.owned.add(str(minted.body["id"]))
+    revoked = m.ask("owner", "POST", "/api_keys", {"name": "matrix revoked"}).body
+    m.owned.add(str(revoked["id"]))
+    assert m.ask("owner", "DELETE", f"/api_keys/{revoked['id']}").status == 200
+    m.identities["revoked_key"] = bearer(revoked["key"])
+    m.identities["wrong_key_secret"] = bearer(f"{revoked['id']}-{'x' * 64}")
+    m.identities["malformed_basic"] = "Basic " + revoked["key"]  # not base64
+    m.identities["unknown_scheme"] = f"Digest {revoked['key']}"
+    m.secrets.add(revoked["key"])
+    m.secrets |= {str(header).split(" ", 1)[1] for header in m.identities.values() if header}
+
+
+def check_credentials(m: Matrix) -> None:
+    """/api_keys and /auth/tokens: everyone lists only what they may see,
+    nobody outside ann's scope revokes her key, and a token mints nothing."""
+    anns_key = m.ask("owner", "POST", "/api_keys", {"name": "matrix target"}).body
+    m.owned.add(str(anns_key["id"]))
+    m.secrets.add(anns_key["key"])
+    for who in m.identities:
+        listed = m.ask(who, "GET", f"/api_keys?tenant_id={TENANT}")
+        if who in REFUSED:
+            assert listed.status == REFUSED[who], (who, listed.text)
+            continue
+        visible = anns_key["id"] in {key["id"] for key in listed.body.get("records", [])}
+        assert listed.status == (200 if who not in {"other_tenant_admin",
+                                                    "other_tenant_admin_key"} else 404), who
+        assert visible == (who in SEES_ANNS_JOBS), (who, listed.text)
+        minted = m.ask(who, "POST", "/auth/tokens", {"ttl": 5})
+        assert minted.status == (403 if who in TOKENS else 201), (who, minted.text)
+        if minted.status == 201:
+            m.secrets.add(minted.body["token"])
+    for who in [*OUTSIDERS, *REFUSED]:
+        revoked = m.ask(who, "DELETE", f"/api_keys/{anns_key['id']}")
+        assert revoked.status == expected(who), (who, revoked.text)
+    still = m.call("GET", "/methods", bearer(anns_key["key"]), None, None)
+    assert still.status == 200, still.text
+
+
 def run_matrix(call: Call) -> Matrix:
     """Runs every check; returns the matrix for the leak scan."""
     m = Matrix(call)
+    add_credentials(m)
     secret_job = m.submit("owner", "demo.secret", {"username": "ann", "password": CANARY})
     m.wait(secret_job)
     parent = m.submit("owner", "demo.fanout", {"count": 2})
@@ -93,7 +173,7 @@ def run_matrix(call: Call) -> Matrix:
     m.owned |= {child["id"] for child in children}
     ann_jobs = {secret_job, parent}
 
-    for who in IDENTITIES:
+    for who in m.identities:
         for path in (f"/jobs/{secret_job}", f"/jobs/{secret_job}/result",
                      f"/jobs/{secret_job}/logs", f"/jobs/{parent}/children",
                      f"/jobs/{parent}?children=tree&depth=2"):
@@ -109,6 +189,7 @@ def run_matrix(call: Call) -> Matrix:
             assert m.ask(who, "GET", path).status == (REFUSED.get(who) or 200), (who, path)
 
     check_writes(m, ann_jobs)
+    check_credentials(m)
     check_idempotency_keys(m)
     check_token_replay(m)
     check_raw_result(m, secret_job)
@@ -134,7 +215,7 @@ def check_writes(m: Matrix, ann_jobs: set[str]) -> None:
         assert m.ask(who, "POST", f"/jobs/{job_id}/cancel").status == 200, who
         assert m.ask(who, "DELETE", f"/jobs/{job_id}").status == 200, who
     assert m.ask("owner", "POST", f"/jobs/{running}/cancel").status == 200
-    for who in IDENTITIES:  # everyone may submit; the job is theirs
+    for who in m.identities:  # everyone may submit; the job is theirs
         status = m.ask(who, "POST", "/jobs", {"method": "demo.echo", "params": {}}).status
         assert status == (REFUSED.get(who) or 202), who
 
@@ -167,8 +248,8 @@ def check_raw_result(m: Matrix, secret_job: str) -> None:
             results = [job["result"] for job in (reply.body[within] if within else [reply.body])]
             assert results and all(r["password_used"] == "********" for r in results), \
                 (who, path, results)
-    raw = m.call("GET", f"/jobs/{secret_job}?raw_result=true", IDENTITIES["full_admin"], None,
-                 None)
+    raw = m.call("GET", f"/jobs/{secret_job}?raw_result=true", m.identities["full_admin"],
+                 None, None)
     assert raw.body["result"]["password_used"] == CANARY  # not scanned: it is the point
 
 
@@ -229,12 +310,17 @@ def check_token_replay(m: Matrix) -> None:
 
 
 def leaks(m: Matrix) -> list[str]:
-    """Answers that show the canary, or one of ann's job ids to someone outside
+    """Answers that show the canary or any credential's secret (but the one
+    answer that mints it), or one of ann's job or key ids to someone outside
     her scope (an id the request itself named may be echoed back)."""
     found = []
     for who, request, reply in m.answers:
         if CANARY in reply.text:
             found.append(f"{who} {request}: the secret canary")
+        minting = request.startswith(("POST /api_keys", "POST /auth/tokens"))
+        shown_secrets = [s for s in m.secrets if s in reply.text]
+        if shown_secrets and not (minting and len(shown_secrets) == 1):
+            found.append(f"{who} {request}: a credential's secret")
         shown = {job_id for job_id in m.owned if job_id in reply.text and job_id not in request}
         if who not in SEES_ANNS_JOBS and shown:
             found.append(f"{who} {request}: ann's jobs {sorted(shown)}")

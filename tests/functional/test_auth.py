@@ -7,11 +7,13 @@ from __future__ import annotations
 import base64
 import json
 import time
+from pathlib import Path
 
 import jwt
 import pytest
 
 from chalicelib.authn import InvalidToken, TokenSettings, TokenVerifier, mint
+from chalicelib.faces.auth import Refused
 from local.emulated import LOCAL_JWT_SECRET
 from local.provision import Provisioned
 from tests.helpers import JobsClient, token_for
@@ -50,10 +52,23 @@ def test_every_bad_token_is_refused_with_one_fixed_message(jobs: JobsClient,
     # The same words for every reason: API Gateway's answer, in our envelope
     # (the gateway responses of infra/app-merge.json).
     assert {json.dumps(a.body) for a in answers.values()} == {json.dumps(
-        {"error": {"code": "forbidden", "message": "the bearer token was refused"}})}
+        {"error": {"code": "forbidden", "message": "the credential was refused"}})}
     assert missing.status == 401 and missing.body == {"error": {
-        "code": "unauthorized", "message": "send Authorization: Bearer <token>"}}
+        "code": "unauthorized", "message": "send an Authorization header: Bearer <JWT or API "
+        "key>, Basic <user:API key> or Token <token>"}}
     assert not_bearer.status == 403 and not_bearer.body["error"]["code"] == "forbidden"
+
+
+def test_a_route_that_checks_its_own_credential_answers_as_api_gateway_does() -> None:
+    """/_upload has no authorizer (it also takes ?auth_token=): its 401 and
+    403 are the gateway responses infra/app-merge.json deploys, word for word."""
+    merge = json.loads((Path(__file__).parents[2] / "infra" / "app-merge.json").read_text())
+    responses = merge["Resources"]["RestAPI"]["Properties"]["DefinitionBody"][
+        "x-amazon-apigateway-gateway-responses"]
+
+    for kind, status in (("UNAUTHORIZED", 401), ("ACCESS_DENIED", 403)):
+        deployed = json.loads(responses[kind]["responseTemplates"]["application/json"])
+        assert (responses[kind]["statusCode"], deployed) == (str(status), Refused(status).body)
 
 
 def test_a_path_with_no_route_is_a_404_in_the_error_envelope(jobs: JobsClient) -> None:

@@ -120,6 +120,48 @@ def test_fuzzed_upload_forms_never_fail_on_our_side(send: Any, boundary: str,
     send("POST", "/_upload", body, f"multipart/form-data; boundary={boundary}")
 
 
+# Issue 16: the credential routes, and the Authorization header itself.
+
+KEY_FIELDS = ["name", "roles", "expires_at", "ttl", "single_use"]
+credential_bodies = st.dictionaries(st.sampled_from(KEY_FIELDS) | st.text(max_size=8),
+                                    json_values | st.sampled_from(
+                                        ["USER", "FULL_ADMIN", "2099-01-01T00:00:00Z", 600]),
+                                    max_size=4) | json_values
+SCHEMES = st.sampled_from(["Bearer ", "Basic ", "Token ", "bearer ", "", "Digest "])
+credentials = st.tuples(SCHEMES, st.text(max_size=120) | st.from_regex(
+    r"[0-9]{1,20}-[A-Za-z0-9]{60,66}", fullmatch=True) | st.from_regex(
+    r"jt[msx]_[A-Za-z0-9]{46,50}", fullmatch=True)).map("".join)
+
+
+@FUZZ
+@given(body=credential_bodies, query=queries, key_id=job_ids)
+def test_fuzzed_credential_requests_never_fail_on_our_side(send: Any, body: Any,
+                                                           query: dict[str, str],
+                                                           key_id: str) -> None:
+    send("POST", path_with("/api_keys", query), json.dumps(body).encode())
+    send("POST", "/auth/tokens", json.dumps(body).encode())
+    send("GET", path_with("/api_keys", query))
+    send("DELETE", f"/api_keys/{quote(key_id, safe='')}")
+
+
+@FUZZ
+@given(authorization=credentials)
+def test_fuzzed_authorization_headers_are_refused_in_the_envelope(
+    client: Client, authorization: str
+) -> None:
+    try:
+        headers = {"Authorization": authorization.encode("latin-1").decode("latin-1")}
+    except UnicodeEncodeError:  # not a header HTTP can carry
+        return
+    for method, path in (("GET", "/jobs"), ("POST", "/_upload")):
+        # /_upload checks its own credential (it also takes ?auth_token=),
+        # after Chalice has checked the Content-Type: send the one it takes.
+        sent = {**headers, "Content-Type": "multipart/form-data; boundary=x"}
+        answer = client.http.request(method, path, headers=sent, body=b"")
+        assert answer.status_code in (401, 403), (authorization, answer.status_code)
+        assert json.loads(answer.body)["error"]["code"] in ("unauthorized", "forbidden")
+
+
 # Issue 14: the shapes a hostile client tried (deep JSON, non-ASCII text near
 # the size caps, numbers JSON does not have, content types, huge times).
 

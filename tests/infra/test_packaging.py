@@ -59,7 +59,7 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
              for r in ("ApiRole", "WorkerRole", "SweeperRole", "UploadsRole", "AuthorizerRole")}
     functions = [name for name, resource in packaged["Resources"].items()
                  if resource["Type"] == "AWS::Serverless::Function"]
-    assert sorted(functions) == ["APIHandler", "JwtAuth", "Sweep", "UploadLanded", "Worker"]
+    assert sorted(functions) == ["APIHandler", "CredentialAuth", "Sweep", "UploadLanded", "Worker"]
     for name in functions:
         function = packaged["Resources"][name]["Properties"]
         variables = function["Environment"]["Variables"]
@@ -67,8 +67,8 @@ def test_every_function_gets_the_resources_and_role_infra_creates(
         assert variables["JOBS_TABLE"] == {"Fn::Sub": table}
         assert "stateMachine:jobapi-${Stage}-jobs" in variables["JOBS_STATE_MACHINE_ARN"]["Fn::Sub"]
         assert function["Role"]["Fn::Sub"].rsplit("/", 1)[1] in roles
-    jwt_auth = packaged["Resources"]["JwtAuth"]["Properties"]["Environment"]["Variables"]
-    assert "jwt-secret" in jwt_auth["JOBS_JWT_SECRET"]["Fn::Sub"]
+    authorizer = packaged["Resources"]["CredentialAuth"]["Properties"]["Environment"]["Variables"]
+    assert "jwt-secret" in authorizer["JOBS_JWT_SECRET"]["Fn::Sub"]
 
 
 def test_only_the_files_buckets_upload_events_reach_upload_landed(
@@ -101,3 +101,55 @@ def test_api_gateways_own_answers_use_the_error_envelope(packaged: dict[str, Any
         assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, kind
         assert answer["responseParameters"]["gatewayresponse.header.Content-Type"] == \
             "'application/json'"
+
+
+def test_the_authorizer_and_the_api_reach_the_credentials_table_and_no_one_else(
+    packaged: dict[str, Any],
+) -> None:
+    """Issue 16: the authorizer checks keys and tokens (GetItem, and
+    DeleteItem for a single-use token), the API mints, lists and revokes;
+    no other function holds the credentials table or its secret."""
+    infra = load_template()["Resources"]
+    table = infra["CredentialsTable"]["Properties"]["TableName"]["Fn::Sub"]
+    holders = {}
+    for name, resource in packaged["Resources"].items():
+        if resource["Type"] != "AWS::Serverless::Function":
+            continue
+        variables = resource["Properties"]["Environment"]["Variables"]
+        if "JOBS_CREDENTIALS_TABLE" in variables:
+            assert variables["JOBS_CREDENTIALS_TABLE"] == {"Fn::Sub": table}
+            assert "credential-secret" in variables["JOBS_CREDENTIAL_SECRET"]["Fn::Sub"]
+            holders[name] = resource["Properties"]["Role"]["Fn::Sub"].rsplit("/", 1)[1]
+    assert holders == {"APIHandler": "jobapi-${Stage}-api",
+                       "CredentialAuth": "jobapi-${Stage}-authorizer"}
+
+    def actions_on_credentials(role: str) -> set[str]:
+        found: set[str] = set()
+        for policy in infra[role]["Properties"]["Policies"]:
+            for statement in policy["PolicyDocument"]["Statement"]:
+                resources = statement["Resource"]
+                resources = resources if isinstance(resources, list) else [resources]
+                if any("CredentialsTable" in json.dumps(r) for r in resources):
+                    found |= set(statement["Action"])
+        return found
+
+    assert actions_on_credentials("AuthorizerRole") == {"dynamodb:GetItem",
+                                                        "dynamodb:DeleteItem"}
+    assert actions_on_credentials("ApiRole") == {"dynamodb:GetItem", "dynamodb:PutItem",
+                                                 "dynamodb:DeleteItem", "dynamodb:Query"}
+    for role in ("WorkerRole", "SweeperRole", "UploadsRole"):
+        assert actions_on_credentials(role) == set(), role
+    # /_upload checks its own credential (it takes ?auth_token=): the API needs the JWT key.
+    api = packaged["Resources"]["APIHandler"]["Properties"]["Environment"]["Variables"]
+    assert "jwt-secret" in api["JOBS_JWT_SECRET"]["Fn::Sub"]
+
+
+def test_upload_alone_is_open_to_api_gateway_and_checks_its_credential_itself(
+    packaged: dict[str, Any],
+) -> None:
+    paths = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    unguarded = sorted(f"{verb.upper()} {path}" for path, verbs in paths.items()
+                       for verb, operation in verbs.items()
+                       if isinstance(operation, dict) and not operation.get("security"))
+
+    assert unguarded == ["GET /_download/{job_id}", "GET /health", "POST /_upload"]

@@ -34,6 +34,17 @@ def test_a_cold_authorizer_decides_without_pydantic_or_boto3() -> None:
     assert not packages(allowed["modules"]) & (HEAVY - {"jwt"})
 
 
+def test_a_cold_authorizer_checks_an_api_key_without_pydantic_or_the_api() -> None:
+    """Up to its one read: boto3 for DynamoDB, nothing of the API's models."""
+    modules = set(probe(PATHS["authorizer, first API key (up to its read)"][0])["modules"])
+    loaded = packages(modules)
+
+    assert "boto3" in loaded and not loaded & {"pydantic", "pydantic_core"}
+    api = API_ONLY | {"chalicelib.faces.native.credential_endpoints",
+                      "chalicelib.credentials.keys"}
+    assert {m for m in modules if any(m == a or m.startswith(a + ".") for a in api)} == set()
+
+
 def statement(probed: dict[str, Any]) -> dict[str, Any]:
     (only,) = probed["first"]["policyDocument"]["Statement"]
     return dict(only)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, PayloadTooLarge
-from chalicelib.faces.auth import principal_of
+from chalicelib.faces.auth import principal_of, request_caller
 from chalicelib.faces.json_input import client_json
 from chalicelib.models import SubmitRequest
 from chalicelib.validation import parse
@@ -85,6 +85,20 @@ def caller_of(request: Request | None) -> Caller:
     request_id = headers.get("x-request-id") or context.get("requestId") or str(uuid.uuid4())
     principal = principal_of(context.get("authorizer"))
     return replace(principal, request_id=request_id[:200])
+
+
+def caller_checked_here(request: Request | None) -> Caller:
+    """For a route declared without the authorizer because it also takes
+    `?auth_token=` (/_upload): checks the credential itself, as the
+    authorizer would; chalicelib.faces.auth.Refused when there is none or
+    it is refused."""
+    from chalicelib.wiring import authenticator
+
+    request = _present(request)
+    headers: Any = request.headers or {}
+    caller = request_caller(headers, request.query_params, authenticator())
+    request_id = headers.get("x-request-id") or str(uuid.uuid4())
+    return replace(caller, request_id=request_id[:200])
 
 
 def _present(request: Request | None) -> Request:

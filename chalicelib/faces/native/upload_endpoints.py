@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from chalice.app import Request, Response
 
-from chalicelib.faces.native.requests import caller_of, idempotency_key
+from chalicelib.faces.auth import Refused
+from chalicelib.faces.native.requests import caller_checked_here, idempotency_key
 from chalicelib.faces.native.responses import json_response, translate_errors
 from chalicelib.faces.native.upload_form import upload_form
 from chalicelib.wiring import services
@@ -12,9 +13,14 @@ from chalicelib.wiring import services
 
 @translate_errors
 def upload_file(request: Request) -> Response:
+    # The route takes `Authorization` or `?auth_token=` (TrueNAS), so it has
+    # no authorizer: the credential is checked first, before the body is read.
+    try:
+        caller = caller_checked_here(request)
+    except Refused as refused:
+        return json_response(refused.body, refused.status, {"Cache-Control": "no-store"})
     submit, incoming = upload_form(request, services().settings.upload_max_bytes)
-    submission = services().jobs.submit(submit, caller_of(request), idempotency_key(request),
-                                        incoming)
+    submission = services().jobs.submit(submit, caller, idempotency_key(request), incoming)
     status = 202 if submission.created else 200
     return json_response({"job_id": submission.job.id}, status,
                          {"Location": f"/jobs/{submission.job.id}"})
