@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice import AuthResponse, Chalice, Rate, Response
-from chalice.app import AuthRequest, Request
+from chalice.app import AuthRequest, DynamoDBEvent, Request, WebsocketEvent
 
 from chalicelib.faces.auth import authorize
 from chalicelib.faces.native.responses import in_envelope
@@ -24,10 +24,12 @@ if TYPE_CHECKING:
     from chalicelib.faces.native import (
         credential_endpoints,
         endpoints,
+        event_endpoints,
         list_endpoints,
         upload_endpoints,
     )
 else:
+    event_endpoints = LazyModule("chalicelib.faces.native.event_endpoints")
     endpoints = LazyModule("chalicelib.faces.native.endpoints")
     credential_endpoints = LazyModule("chalicelib.faces.native.credential_endpoints")
     list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
@@ -37,6 +39,7 @@ else:
 # them from the root logger (Lambda's handler, and the tests' capture): our
 # warnings and the raw_result audit lines are INFO and WARNING.
 app = Chalice(app_name="jobapi", configure_logs=False)
+app.experimental_feature_flags.update(["WEBSOCKETS"])
 logging.getLogger("jobapi").setLevel(logging.INFO)
 # API Gateway passes these bodies to Lambda as bytes (base64 on the way).
 app.api.binary_types.append("multipart/form-data")
@@ -169,6 +172,36 @@ def upload_landed(event: Any) -> dict[str, Any]:
     state = services().uploads.landed(detail["bucket"]["name"], detail["object"]["key"],
                                       int(detail["object"].get("size", 0)))
     return {"state": state}
+
+
+# Watchers (/events): API Gateway's WebSocket API calls these three; locally
+# `make run` serves the same path on its own port (local/websocket.py).
+@app.on_ws_connect(name="events_connect")
+def events_connect(event: WebsocketEvent) -> dict[str, Any]:
+    return event_endpoints.connect(event)
+
+
+@app.on_ws_message(name="events_message")
+def events_message(event: WebsocketEvent) -> dict[str, Any]:
+    return event_endpoints.message(event)
+
+
+@app.on_ws_disconnect(name="events_disconnect")
+def events_disconnect(event: WebsocketEvent) -> dict[str, Any]:
+    return event_endpoints.disconnect(event)
+
+
+# Every change of a job record, from the jobs table's stream, to its watchers.
+# The ARN is the infra stack's export, set by infra/app-merge.json; locally the
+# stream is read from moto and handed here the same way (local/streams.py).
+STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/jobapi-STAGE-jobs/stream/app-merge"
+
+
+@app.on_dynamodb_record(stream_arn=STREAM_ARN, name="job_events", batch_size=100,
+                        starting_position="LATEST")
+def job_events(event: DynamoDBEvent) -> dict[str, Any]:
+    renderers = {"native": event_endpoints.render}
+    return services().events.deliver(event.to_dict()["Records"], renderers).as_dict()
 
 
 @app.schedule(Rate(1, unit=Rate.MINUTES))

@@ -41,6 +41,18 @@ class AwsClients:
                     service, config=SERVICE_CONFIG.get(service, RETRY_CONFIG))
             return self._clients[service]
 
+    def client_at(self, service: str, endpoint_url: str) -> Any:
+        """A client of `service` at an endpoint of its own (API Gateway's
+        management API lives at each WebSocket API's URL), made once."""
+        name = f"{service}@{endpoint_url}"
+        with self._lock:
+            if name not in self._clients:
+                if self._session is None:
+                    self._session = boto3.session.Session()
+                self._clients[name] = self._session.client(
+                    service, endpoint_url=endpoint_url, config=RETRY_CONFIG)
+            return self._clients[name]
+
     @property
     def created(self) -> list[str]:
         """The services whose client exists so far."""

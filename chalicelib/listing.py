@@ -76,20 +76,20 @@ class JobLister:
         # query), and one issued to anyone else is refused before any read.
         owner = caller_key(caller.tenant_id, caller.user_id, caller.roles)
         paging = _Paging(owner, self._position(query, owner))
-        scoped = _scoped(query, caller)
-        if scoped is None:  # asks for what the caller may not see: nothing
+        narrowed = scoped(query, caller)
+        if narrowed is None:  # asks for what the caller may not see: nothing
             return Page([], None, 0, 0, plan(caller.tenant_id, query.where, query.order))
-        query, caller = scoped
+        query, caller = narrowed
         chosen = plan(caller.tenant_id, query.where, query.order)
         if chosen.index_ordered:
             return self._index_page(query, caller, chosen, paging)
         return self._sorted_page(query, caller, chosen, paging)
 
     def count(self, query: ListQuery, caller: Caller) -> int:
-        scoped = _scoped(query, caller)
-        if scoped is None:
+        narrowed = scoped(query, caller)
+        if narrowed is None:
             return 0
-        query, caller = scoped
+        query, caller = narrowed
         chosen = plan(caller.tenant_id, query.where, query.order)
         scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
         total = sum(1 for _ in scan.index_matches()) if scan.projection_suffices else \
@@ -253,7 +253,7 @@ def _projected_view(entry: IndexEntry) -> dict[str, Any]:
     return {name: entry.projected(name) for name in PROJECTED_FIELDS}
 
 
-def _scoped(query: ListQuery, caller: Caller) -> tuple[ListQuery, Caller] | None:
+def scoped(query: ListQuery, caller: Caller) -> tuple[ListQuery, Caller] | None:
     """The query narrowed to the caller's scope, and the tenant it reads (as
     the caller to plan with); None when it asks for what the caller may not see.
 

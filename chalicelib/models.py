@@ -127,6 +127,10 @@ class JobView(BaseModel):
     download: DownloadInfo | None = Field(
         None, description="The file this job writes, fetched once through its download_url.")
     upload: UploadInfo | None = Field(None, description="The file this job reads.")
+    revision: int = Field(1, description=(
+        "Counts the writes to this job's record: 1 when created, one more for each change "
+        "(in the same write). An event or read with a lower revision than one already seen "
+        "is stale."))
 
 
 class Job(JobView):

@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from chalicelib.credentials.table import CredentialTable
     from chalicelib.credentials.tokens import AuthTokens
     from chalicelib.downloads import Downloads
+    from chalicelib.events.delivery import EventDelivery
+    from chalicelib.events.sender import ConnectionSender
+    from chalicelib.events.subscribing import Subscribing
+    from chalicelib.events.watchers import WatcherTable
     from chalicelib.fanout import FanOut
     from chalicelib.listing import JobLister
     from chalicelib.registry import MethodRegistry
@@ -196,6 +200,33 @@ class Services:
         from chalicelib.credentials.tokens import AuthTokens
 
         return AuthTokens(self.credential_table, _hasher(), system_clock)
+
+    @built_once
+    def watcher_table(self) -> WatcherTable:
+        import os
+
+        from chalicelib.events.watchers import WatcherTable
+
+        return WatcherTable(self.clients.deferred("dynamodb"),
+                            os.environ.get("JOBS_WATCHERS_TABLE", ""))
+
+    @built_once
+    def sender(self) -> ConnectionSender:
+        from chalicelib.events.sender import ConnectionSender
+
+        return ConnectionSender(self.clients.client_at)
+
+    @built_once
+    def subscribing(self) -> Subscribing:
+        from chalicelib.events.subscribing import Subscribing
+
+        return Subscribing(self.watcher_table, self.lister, system_clock)
+
+    @built_once
+    def events(self) -> EventDelivery:
+        from chalicelib.events.delivery import EventDelivery
+
+        return EventDelivery(self.watcher_table, self.sender)
 
     @built_once
     def worker(self) -> Worker:

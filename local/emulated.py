@@ -48,7 +48,7 @@ def emulated_aws(environment: dict[str, str] | None = None) -> Iterator[Provisio
     import app as job_app
     from chalicelib import wiring
     from chalicelib.aws import AwsClients
-    from local import seam
+    from local import seam, streams
 
     use_fake_credentials()
     saved = dict(os.environ)
@@ -62,6 +62,7 @@ def emulated_aws(environment: dict[str, str] | None = None) -> Iterator[Provisio
             yield provisioned
         finally:
             seam.uninstall()
+            streams.forget_pending()  # the next account's stream starts afresh
             wiring.reset()
             os.environ.clear()
             os.environ.update(saved)

@@ -30,11 +30,17 @@ class Provisioned:
     express_state_machine_arn: str
     worker_function: str
     credentials_table: str = ""
+    # The jobs table's stream (DynamoDB Streams), read by local/streams.py the
+    # way Lambda's event source mapping reads it; "" while the template
+    # declares none.
+    jobs_stream_arn: str = ""
+    watchers_table: str = ""
 
     def environment(self) -> dict[str, str]:
         return {
             "JOBS_TABLE": self.table_name,
             "JOBS_CREDENTIALS_TABLE": self.credentials_table,
+            "JOBS_WATCHERS_TABLE": self.watchers_table,
             "JOBS_BUCKET": self.bucket_name,
             "JOBS_STATE_MACHINE_ARN": self.state_machine_arn,
             "JOBS_EXPRESS_STATE_MACHINE_ARN": self.express_state_machine_arn,
@@ -55,9 +61,14 @@ def provision(
     template = load_template()
     resources = template["Resources"]
     names = _Substitution(stage=stage, region=region, account=account)
-    table = _create_table(clients.dynamodb, resources["JobsTable"]["Properties"], names)
-    credentials = _create_table(clients.dynamodb, resources["CredentialsTable"]["Properties"],
-                                names)
+    table, stream_arn = _create_table(clients.dynamodb, resources["JobsTable"]["Properties"],
+                                      names)
+    credentials, _ = _create_table(clients.dynamodb,
+                                   resources["CredentialsTable"]["Properties"], names)
+    watchers = ""
+    if "WatchersTable" in resources:
+        watchers, _ = _create_table(clients.dynamodb, resources["WatchersTable"]["Properties"],
+                                    names)
     bucket = _create_bucket(clients.s3, resources["FilesBucket"]["Properties"], names)
     role = resources["StateMachineRole"]["Properties"]
     role_arn = _create_role(clients.client("iam"), role, names)
@@ -68,28 +79,39 @@ def provision(
     }
     return Provisioned(table, bucket, machines["JobsStateMachine"],
                        machines["ExpressJobsStateMachine"], f"{APP_NAME}-{stage}-worker",
-                       credentials)
+                       credentials, stream_arn, watchers)
 
 
-def _create_table(dynamodb: Any, props: dict[str, Any], names: _Substitution) -> str:
+def _create_table(dynamodb: Any, props: dict[str, Any],
+                  names: _Substitution) -> tuple[str, str]:
+    """Create the table; returns its name and its stream's ARN ("" if none)."""
     name = names.resolve(props["TableName"])
     indexes = [
         {k: v for k, v in index.items() if k in ("IndexName", "KeySchema", "Projection")}
         for index in props.get("GlobalSecondaryIndexes", [])
     ]
-    dynamodb.create_table(
+    stream = {}
+    if "StreamSpecification" in props:
+        # CloudFormation's StreamSpecification has only the view type; the API
+        # also wants StreamEnabled.
+        stream = {"StreamSpecification": {
+            "StreamEnabled": True,
+            "StreamViewType": props["StreamSpecification"]["StreamViewType"]}}
+    answer = dynamodb.create_table(
         TableName=name,
         BillingMode=props["BillingMode"],
         AttributeDefinitions=props["AttributeDefinitions"],
         KeySchema=props["KeySchema"],
-        GlobalSecondaryIndexes=indexes,
+        # moto (and DynamoDB) refuse an empty list of indexes.
+        **({"GlobalSecondaryIndexes": indexes} if indexes else {}),
+        **stream,
     )
     ttl = props["TimeToLiveSpecification"]
     dynamodb.update_time_to_live(
         TableName=name,
         TimeToLiveSpecification={"AttributeName": ttl["AttributeName"], "Enabled": ttl["Enabled"]},
     )
-    return name
+    return name, str(answer["TableDescription"].get("LatestStreamArn", ""))
 
 
 def _create_bucket(s3: Any, props: dict[str, Any], names: _Substitution) -> str:

@@ -23,9 +23,10 @@ from typing import Any
 import requests
 from moto.server import ThreadedMotoServer
 
-from local import gateway, seam
+from local import gateway, seam, websocket
 from local.emulated import FAKE_CREDENTIALS, LOCAL_JWT_SECRET, MOTO_CONFIG
 from local.provision import Provisioned, provision
+from local.streams import StreamPoller
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -125,12 +126,30 @@ def create_server(config: Any, port: int) -> Any:
                                         server_cls=BurstTolerantHTTPServer)
 
 
+def start_stream_poller(provisioned: Provisioned) -> StreamPoller | None:
+    """Lambda's event source mapping on the jobs table's stream: every change
+    of a job record handed to app.job_events, as on AWS."""
+    if not provisioned.jobs_stream_arn:
+        print("No stream on the jobs table (infra/template.yaml): no job events.")
+        return None
+    import app
+    from chalicelib.aws import AwsClients
+
+    poller = StreamPoller(AwsClients(), provisioned.table_name, app.job_events)
+    poller.start()
+    return poller
+
+
 def serve(port: int, moto_port: int) -> None:
     from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
 
-    prepare(moto_port)
+    # The app sends to its watchers through the API Gateway Management API,
+    # served on this very port (local/websocket.py); set before the app loads.
+    os.environ["JOBS_EVENTS_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    provisioned = prepare(moto_port)
     start_sweeper(float(os.environ.get("JOBS_SWEEP_SECONDS", "10")))
+    start_stream_poller(provisioned)
     factory = CLIFactory(str(PROJECT_DIR))
     config = factory.create_config_obj(chalice_stage_name="local")
     # Without TCP_NODELAY a keep-alive client waits ~40 ms per request on the
@@ -139,6 +158,8 @@ def serve(port: int, moto_port: int) -> None:
     ChaliceRequestHandler.log_request = log_request_without_secrets  # type: ignore[method-assign]
     # API Gateway's own 401, 403 and 404 answers, as deployed.
     gateway.install()
+    # /events (WebSocket) and /@connections/{id} on the same port, before routing.
+    websocket.install(config.chalice_app)
     server = create_server(config, port)
     url = f"http://127.0.0.1:{port}"
     from chalicelib.authn import mint
@@ -146,6 +167,7 @@ def serve(port: int, moto_port: int) -> None:
     token = mint(os.environ["JOBS_JWT_SECRET"], "default", "admin", ["FULL_ADMIN"],
                  seconds=12 * 3600)
     print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")
+    print(f"Job events (WebSocket): ws://127.0.0.1:{port}{websocket.EVENTS_PATH}")
     print(f"Admin token (FULL_ADMIN, 12 hours; `make token` mints others):\n  {token}")
     print("Try:")
     print(f"  curl -s -X POST {url}/jobs -H 'Content-Type: application/json' "

@@ -79,6 +79,7 @@ class Update:
         self.values: dict[str, Any] = {}
         self._sets: list[str] = []
         self._removes: list[str] = []
+        self._revision: str | None = None
 
     def name(self, attribute: str) -> str:
         placeholder = f"#n{len(self.names)}"
@@ -119,6 +120,11 @@ class Update:
             expression += "SET " + ", ".join(self._sets)
         if self._removes:
             expression += " REMOVE " + ", ".join(self._removes)
+        # Every write of a record counts itself (models.JobView.revision), in
+        # the same write: watchers drop an event older than one they have seen.
+        if self._revision is None:  # once, however often the request is built
+            self._revision = f" ADD {self.name('revision')} {self.value({'N': '1'})}"
+        expression += self._revision
         request: dict[str, Any] = {
             "TableName": table,
             "Key": key,

@@ -157,10 +157,10 @@ def parent_count(table: str, child: Job, target: JobState) -> dict[str, Any]:
     """The parent's half of a child's terminal write: one fewer pending, one
     more in the child's final state, the child's weight done."""
     names = {"#pending": "child_pending", "#ended": TERMINAL_COUNTERS[target],
-             "#weight": "child_weight_done", "#total": "child_total"}
+             "#weight": "child_weight_done", "#total": "child_total", "#revision": "revision"}
     values: dict[str, Any] = {":minus": {"N": "-1"}, ":one": {"N": "1"},
                               ":weight": {"N": str(child.weight)}}
-    expression = "ADD #pending :minus, #ended :one, #weight :weight"
+    expression = "ADD #pending :minus, #ended :one, #weight :weight, #revision :one"
     if target is not JobState.SUCCESS:
         names["#first"] = "first_failed_child"
         values[":child"] = {"S": child.id}
@@ -199,4 +199,4 @@ def _finished_copy(job: Job, outcome: Outcome, now: str) -> Job:
     """The record as the finish left it (a transaction returns no values)."""
     fields = outcome.model_dump(exclude_none=True, exclude={"state"})
     return job.model_copy(update={**fields, "state": outcome.state, "time_finished": now,
-                                  "time_updated": now})
+                                  "time_updated": now, "revision": job.revision + 1})

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from chalice.test import Client
 
-import app as job_app
 from chalicelib.authn import InvalidToken, TokenSettings, TokenVerifier
 from chalicelib.credentials.authenticator import Authenticator, CredentialSettings
 from chalicelib.credentials.shapes import from_header
@@ -39,12 +38,6 @@ def aws() -> Iterator[Provisioned]:
     with emulated_aws({"JOBS_CREDENTIAL_CACHE_SECONDS": str(CACHE_SECONDS),
                        "JOBS_PROGRESS_INTERVAL": "0.2"}) as provisioned:
         yield provisioned
-
-
-@pytest.fixture
-def client(aws: Provisioned) -> Iterator[Client]:
-    with Client(job_app.app, stage_name="local") as chalice_client:
-        yield chalice_client
 
 
 def as_user(client: Client, user: str = "ann", roles: tuple[str, ...] = (),

@@ -43,11 +43,15 @@ def test_every_name_and_value_gets_its_own_placeholder() -> None:
     update.remove("active_shard")
 
     request = update.request("jobs", key("j"), "attribute_exists(id)")
+    again = update.request("jobs", key("j"), "attribute_exists(id)")
 
-    assert request["UpdateExpression"] == "SET #n0 = :v0, #n1 = :v1 REMOVE #n2"
+    # Every write also counts the record's revision (issue 17), once.
+    assert request["UpdateExpression"] == "SET #n0 = :v0, #n1 = :v1 REMOVE #n2 ADD #n3 :v2"
     assert request["ExpressionAttributeNames"] == {
-        "#n0": "state", "#n1": "error", "#n2": "active_shard"}
-    assert request["ExpressionAttributeValues"] == {":v0": {"S": "RUNNING"}, ":v1": {"S": "boom"}}
+        "#n0": "state", "#n1": "error", "#n2": "active_shard", "#n3": "revision"}
+    assert request["ExpressionAttributeValues"] == {":v0": {"S": "RUNNING"}, ":v1": {"S": "boom"},
+                                                    ":v2": {"N": "1"}}
+    assert again == request
 
 
 def test_an_update_asks_for_the_old_record_when_its_condition_fails() -> None:
@@ -58,14 +62,14 @@ def test_an_update_asks_for_the_old_record_when_its_condition_fails() -> None:
     assert request["ConditionExpression"] == "c"
 
 
-def test_an_update_without_values_sends_no_value_map() -> None:
+def test_an_update_that_only_removes_still_counts_the_revision() -> None:
     update = Update()
     update.remove("abort_deadline")
 
     request = update.request("jobs", key("j"), "attribute_exists(id)")
 
-    assert request["UpdateExpression"] == "REMOVE #n0"
-    assert "ExpressionAttributeValues" not in request
+    assert request["UpdateExpression"] == "REMOVE #n0 ADD #n1 :v0"
+    assert request["ExpressionAttributeValues"] == {":v0": {"N": "1"}}
 
 
 def test_an_appended_list_starts_empty_when_the_attribute_is_missing() -> None:
@@ -74,7 +78,8 @@ def test_an_appended_list_starts_empty_when_the_attribute_is_missing() -> None:
 
     request = update.request("jobs", key("j"), "c")
 
-    assert request["UpdateExpression"] == "SET #n0 = list_append(if_not_exists(#n0, :v1), :v0)"
+    assert request["UpdateExpression"] == \
+        "SET #n0 = list_append(if_not_exists(#n0, :v1), :v0) ADD #n1 :v2"
     assert request["ExpressionAttributeValues"][":v1"] == {"L": []}
 
 
@@ -82,7 +87,8 @@ def test_a_copy_sets_one_attribute_from_another() -> None:
     update = Update()
     update.copy("tenant_state", "claimed_tenant_state")
 
-    assert update.request("jobs", key("j"), "c")["UpdateExpression"] == "SET #n0 = #n1"
+    assert update.request("jobs", key("j"), "c")["UpdateExpression"] == \
+        "SET #n0 = #n1 ADD #n2 :v0"
 
 
 def test_a_state_condition_lists_each_state_as_a_value() -> None:
@@ -101,7 +107,8 @@ def test_a_transition_moves_the_state_and_its_index_key_together() -> None:
     values = update.request("jobs", key("j"), "c")["ExpressionAttributeValues"]
 
     assert values == {":v0": {"S": "RUNNING"}, ":v1": {"S": "now"},
-                      ":v2": {"S": keys.tenant_state("acme", JobState.RUNNING)}}
+                      ":v2": {"S": keys.tenant_state("acme", JobState.RUNNING)},
+                      ":v3": {"N": "1"}}  # the revision
 
 
 def test_marking_running_starts_from_what_the_table_allows_to_become_running() -> None:
@@ -152,7 +159,8 @@ def test_a_successful_child_counts_on_its_parent_without_naming_itself() -> None
     request = parent_count("jobs", child, JobState.SUCCESS)
 
     assert request["Key"] == key("parent-1")
-    assert request["UpdateExpression"] == "ADD #pending :minus, #ended :one, #weight :weight"
+    assert request["UpdateExpression"] == \
+        "ADD #pending :minus, #ended :one, #weight :weight, #revision :one"
     assert request["ExpressionAttributeNames"]["#ended"] == "child_succeeded"
     assert request["ExpressionAttributeValues"][":weight"] == {"N": "3"}
     assert request["ConditionExpression"] == "attribute_exists(#total)"

@@ -1,0 +1,162 @@
+"""The watchers table (infra/template.yaml, WatchersTable): connections and
+their subscriptions, all with a TTL (API Gateway closes a WebSocket after two
+hours at most).
+
+    pk conn#<connection id>, sk conn         the connection: its face, the
+                                             caller it authenticated as (none
+                                             yet: it may send its credential in
+                                             its first message), the keys of
+                                             its subscriptions
+    pk tenant#<tenant>, sk <conn>#<sub id>   a subscription: the query-filter,
+                                             the watcher's scope, its face
+
+A tenant's subscriptions share one partition, so delivering a batch of
+events reads each tenant's subscriptions once (one Query), whatever the
+number of jobs.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from chalicelib.aws_errors import Boundary, translated
+from chalicelib.caller import Caller, Role
+
+WATCHERS = Boundary("the watchers store is busy ({code}); retry shortly")
+CONNECTION_SECONDS = 2 * 3600 + 600  # API Gateway's 2 h, and a margin
+BATCH = 25
+
+
+@dataclass(frozen=True)
+class Connection:
+    connection_id: str
+    face: str
+    caller: Caller | None
+    subscription_keys: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Subscription:
+    connection_id: str
+    subscription_id: str
+    face: str
+    caller: Caller
+    tenant_id: str  # the tenant whose jobs it watches
+    filters: list[Any]  # GET /jobs query-filters, shorthands folded in
+    include_transient: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return f"tenant#{self.tenant_id}", f"{self.connection_id}#{self.subscription_id}"
+
+
+class WatcherTable:
+    def __init__(self, client: Any, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def put_connection(self, connection: Connection, now: float) -> None:
+        item: dict[str, Any] = {"pk": {"S": f"conn#{connection.connection_id}"},
+                                "sk": {"S": "conn"}, "face": {"S": connection.face},
+                                "expires_at": {"N": str(int(now) + CONNECTION_SECONDS)}}
+        if connection.caller is not None:
+            item.update(_caller_attributes(connection.caller))
+        with translated(WATCHERS):
+            self._client.put_item(TableName=self._table, Item=item)
+
+    def connection(self, connection_id: str) -> Connection | None:
+        with translated(WATCHERS):
+            item = self._client.get_item(
+                TableName=self._table, ConsistentRead=True,
+                Key={"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}}).get("Item")
+        if not item:
+            return None
+        keys = tuple(tuple(json.loads(k)) for k in item.get("subscriptions", {}).get("SS", []))
+        return Connection(connection_id, item["face"]["S"],
+                          _caller(item) if "tenant_id" in item else None,
+                          keys)
+
+    def put_subscription(self, subscription: Subscription, now: float) -> None:
+        pk, sk = subscription.key
+        item = {"pk": {"S": pk}, "sk": {"S": sk},
+                "connection_id": {"S": subscription.connection_id},
+                "subscription_id": {"S": subscription.subscription_id},
+                "face": {"S": subscription.face},
+                "filters": {"S": json.dumps(subscription.filters, separators=(",", ":"))},
+                "include_transient": {"BOOL": subscription.include_transient},
+                "expires_at": {"N": str(int(now) + CONNECTION_SECONDS)},
+                **_caller_attributes(subscription.caller)}
+        with translated(WATCHERS):
+            self._client.put_item(TableName=self._table, Item=item)
+            # The connection lists its subscriptions, so that its end removes them.
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"conn#{subscription.connection_id}"}, "sk": {"S": "conn"}},
+                UpdateExpression="ADD subscriptions :key",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":key": {"SS": [json.dumps([pk, sk])]}})
+
+    def delete_subscription(self, subscription_key: tuple[str, str], connection_id: str) -> None:
+        pk, sk = subscription_key
+        with translated(WATCHERS, fine=("ConditionalCheckFailedException",)):
+            self._client.delete_item(TableName=self._table,
+                                     Key={"pk": {"S": pk}, "sk": {"S": sk}})
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}},
+                UpdateExpression="DELETE subscriptions :key",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":key": {"SS": [json.dumps([pk, sk])]}})
+
+    def subscriptions_of(self, tenant_id: str) -> list[Subscription]:
+        """Every live subscription to a tenant's jobs: one Query (paged past 1 MB)."""
+        request: dict[str, Any] = {
+            "TableName": self._table, "KeyConditionExpression": "pk = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": f"tenant#{tenant_id}"}}}
+        found: list[Subscription] = []
+        while True:
+            with translated(WATCHERS):
+                answer = self._client.query(**request)
+            found += [_subscription(item, tenant_id) for item in answer.get("Items", [])]
+            if "LastEvaluatedKey" not in answer:
+                return found
+            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def forget(self, connection: Connection) -> None:
+        """Removes a connection and every subscription it holds."""
+        keys = [*connection.subscription_keys, (f"conn#{connection.connection_id}", "conn")]
+        for start in range(0, len(keys), BATCH):
+            pending = {self._table: [{"DeleteRequest": {"Key": {"pk": {"S": pk},
+                                                                  "sk": {"S": sk}}}}
+                                     for pk, sk in keys[start:start + BATCH]]}
+            while pending:
+                with translated(WATCHERS):
+                    answer = self._client.batch_write_item(RequestItems=pending)
+                pending = answer.get("UnprocessedItems") or {}
+
+
+def _caller_attributes(caller: Caller) -> dict[str, Any]:
+    attributes: dict[str, Any] = {"tenant_id": {"S": caller.tenant_id},
+                                  "roles": {"L": [{"S": r} for r in sorted(caller.roles)]},
+                                  "via": {"S": caller.via}}
+    if caller.user_id:
+        attributes["user_id"] = {"S": caller.user_id}
+    return attributes
+
+
+def _caller(item: dict[str, Any]) -> Caller:
+    return Caller(tenant_id=item["tenant_id"]["S"],
+                  user_id=item.get("user_id", {}).get("S"),
+                  roles=frozenset(Role(r["S"]) for r in item.get("roles", {}).get("L", [])
+                                  if r["S"] in Role.__members__),
+                  via=item.get("via", {}).get("S", "jwt"))
+
+
+def _subscription(item: dict[str, Any], tenant_id: str) -> Subscription:
+    return Subscription(connection_id=item["connection_id"]["S"],
+                        subscription_id=item["subscription_id"]["S"],
+                        face=item["face"]["S"], caller=_caller(item), tenant_id=tenant_id,
+                        filters=json.loads(item["filters"]["S"]),
+                        include_transient=item.get("include_transient", {}).get("BOOL", False))
