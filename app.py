@@ -21,6 +21,7 @@ from chalicelib.lazy import LazyModule
 from chalicelib.wiring import authenticator, services
 
 if TYPE_CHECKING:
+    from chalicelib.faces import sockets
     from chalicelib.faces.native import (
         credential_endpoints,
         endpoints,
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
         upload_endpoints,
     )
 else:
+    sockets = LazyModule("chalicelib.faces.sockets")
     event_endpoints = LazyModule("chalicelib.faces.native.event_endpoints")
     endpoints = LazyModule("chalicelib.faces.native.endpoints")
     credential_endpoints = LazyModule("chalicelib.faces.native.credential_endpoints")
@@ -174,21 +176,23 @@ def upload_landed(event: Any) -> dict[str, Any]:
     return {"state": state}
 
 
-# Watchers (/events): API Gateway's WebSocket API calls these three; locally
-# `make run` serves the same path on its own port (local/websocket.py).
+# Every face's WebSocket (native /events, TrueNAS /api/current): API Gateway's
+# WebSocket API calls these three; chalicelib.faces.sockets tells a
+# connection's face by its first message. Locally `make run` serves the same
+# paths on its own port (local/websocket.py).
 @app.on_ws_connect(name="events_connect")
 def events_connect(event: WebsocketEvent) -> dict[str, Any]:
-    return event_endpoints.connect(event)
+    return sockets.connect(event)
 
 
 @app.on_ws_message(name="events_message")
 def events_message(event: WebsocketEvent) -> dict[str, Any]:
-    return event_endpoints.message(event)
+    return sockets.message(event)
 
 
 @app.on_ws_disconnect(name="events_disconnect")
 def events_disconnect(event: WebsocketEvent) -> dict[str, Any]:
-    return event_endpoints.disconnect(event)
+    return sockets.disconnect(event)
 
 
 # Every change of a job record, from the jobs table's stream, to its watchers.

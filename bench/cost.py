@@ -50,6 +50,8 @@ class Usage:
     express_gb_seconds: float = 0
     s3_puts: float = 0
     s3_gets: float = 0
+    ws_messages: float = 0  # API Gateway WebSocket messages (32 KB units), issue 17
+    ws_minutes: float = 0  # API Gateway WebSocket connection minutes
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(**{f.name: getattr(self, f.name) + getattr(other, f.name)
@@ -58,7 +60,9 @@ class Usage:
 
 def dollars(usage: Usage) -> dict[str, float]:
     return {
-        "API Gateway": usage.api_requests * p.API_GATEWAY_REST_REQUEST.dollars,
+        "API Gateway": usage.api_requests * p.API_GATEWAY_REST_REQUEST.dollars
+        + usage.ws_messages * p.API_GATEWAY_WS_MESSAGE.dollars
+        + usage.ws_minutes * p.API_GATEWAY_WS_MINUTE.dollars,
         "Lambda": usage.lambda_requests * p.LAMBDA_REQUEST.dollars
         + usage.lambda_gb_seconds * p.LAMBDA_GB_SECOND.dollars,
         "DynamoDB": usage.write_units * p.DYNAMODB_WRITE_UNIT.dollars
@@ -309,6 +313,226 @@ def add_authorization(section: Section, measured: Section, leaf_per_million: flo
                         "authorizer_read_seconds": AUTHORIZER_READ_SECONDS}}
 
 
+# -- job events (issue 17; not part of the leaf job) --------------------------------
+
+# The event function (app.job_events) is Chalice's default 128 MB. Its
+# durations are ASSUMED, warm: moto's times say nothing of AWS's. It sends one
+# message at a time, so its duration grows with the sends of its batch.
+EVENT_MEMORY_GB = 128 / 1024
+EVENT_BATCH_SECONDS = 0.010  # ASSUMED: parse the batch, one Query round trip per tenant
+EVENT_SEND_SECONDS = 0.005  # ASSUMED: one post_to_connection round trip
+WS_MESSAGE_BYTES = 32 * 1024  # API Gateway bills WebSocket messages in 32 KB units
+# (watchers of the tenant, events per batch) priced per million events.
+# 0 watchers: what every job's writes cost with nobody watching.
+EVENT_CASES = ((0, 1), (0, 100), (1, 1), (1, 100), (10, 1), (100, 1), (100, 100))
+LONG_POLL_SECONDS = 25  # GET /jobs/{id}?wait=25, the longest wait
+POLL_EVERY_SECONDS = 1.0  # the long poll reads the job once a second (service.POLL_SECONDS)
+FOLLOW_SECONDS = (10, 60)  # how long the followed leaf job runs
+MINUTE = 60.0
+
+
+def ws_messages(message_bytes: int) -> int:
+    """Billed messages for one message of `message_bytes` (32 KB units)."""
+    return max(1, math.ceil(message_bytes / WS_MESSAGE_BYTES))
+
+
+def event_batch(events: float, watchers: int, query_rru: float, message_bytes: int,
+                tenants: int = 1) -> Usage:
+    """One invocation of the event function: a batch of `events` events of
+    `tenants` tenants (one Query each), each sent to `watchers` watchers.
+    Reading the stream is free (DynamoDB Streams read by Lambda)."""
+    sends = events * watchers
+    seconds = EVENT_BATCH_SECONDS * tenants + EVENT_SEND_SECONDS * sends
+    return Usage(lambda_requests=1, lambda_gb_seconds=EVENT_MEMORY_GB * seconds,
+                 read_units=query_rru * tenants, ws_messages=sends * ws_messages(message_bytes))
+
+
+def per_million_events(watchers: int, per_batch: int, subscription_bytes: int,
+                       message_bytes: int) -> Usage:
+    """Usage of a million events, `per_batch` of them in each batch."""
+    from bench.events import query_units
+
+    batch = event_batch(per_batch, watchers, query_units(watchers, subscription_bytes),
+                        message_bytes)
+    return Usage(**{f.name: getattr(batch, f.name) * 1e6 / per_batch for f in fields(batch)})
+
+
+def event_rows(subscription_bytes: int, message_bytes: int) -> list[dict[str, Any]]:
+    rows = []
+    for watchers, per_batch in EVENT_CASES:
+        usage = per_million_events(watchers, per_batch, subscription_bytes, message_bytes)
+        costs = dollars(usage)
+        whole = sum(costs.values())
+        rows.append({"watchers": watchers, "per_batch": per_batch,
+                     "invocations": usage.lambda_requests, "rru": usage.read_units,
+                     "messages": usage.ws_messages, **{s: costs[s] for s in SERVICES},
+                     "total": whole,
+                     "per_million_sends": whole / watchers if watchers else None})
+    return rows
+
+
+def route_usage(figures: dict[str, Any], messages: float = 0) -> Usage:
+    """A WebSocket route: its Lambda invocation (the API's memory and assumed
+    duration), its request units, and the messages it is billed."""
+    return Usage(lambda_requests=1,
+                 lambda_gb_seconds=p.API_MEMORY_GB * p.API_BILLED_SECONDS,
+                 read_units=figures["rru"], write_units=figures["wru"], ws_messages=messages)
+
+
+def follow_websocket(seconds: float, events: int, routes: dict[str, Any], query_rru: float,
+                     message_bytes: int) -> Steps:
+    """One watcher connects, subscribes, receives the job's `events` events
+    (each in a batch of its own: low traffic, the dearest case) and
+    disconnects; connected for the job's `seconds`, billed by the started minute."""
+    return [
+        ("$connect", route_usage(routes["connect"])),
+        ("subscribe (1 message in, 1 reply out)", route_usage(routes["subscribe"], 2)),
+        (f"{events} events, 1 batch each", Usage(**{
+            f.name: getattr(event_batch(1, 1, query_rru, message_bytes), f.name) * events
+            for f in fields(Usage)})),
+        ("$disconnect", route_usage(routes["disconnect"])),
+        ("connection minutes", Usage(ws_minutes=math.ceil(seconds / MINUTE))),
+    ]
+
+
+def long_poll_requests(seconds: float, moves: int) -> int:
+    """GET ?wait=25 answers at each move of state or progress, or after 25 s:
+    with `moves` moves spread evenly over `seconds`, one request per move and
+    one per 25 s waited without one."""
+    gap = seconds / moves
+    return moves * (1 + math.floor(gap / LONG_POLL_SECONDS))
+
+
+def follow_long_poll(seconds: float, moves: int, get_rru: float) -> Steps:
+    """Requests of GET /jobs/{id}?wait=25 until the end: each reads the job
+    once, then once a second while it waits; the API Lambda is billed for the
+    whole wait."""
+    requests = long_poll_requests(seconds, moves)
+    reads = requests + seconds / POLL_EVERY_SECONDS
+    return [(f"{requests} long polls, {reads:g} reads", Usage(
+        api_requests=requests, lambda_requests=requests,
+        lambda_gb_seconds=p.API_MEMORY_GB * (seconds + requests * p.API_BILLED_SECONDS),
+        read_units=reads * get_rru))]
+
+
+def follow_polling(seconds: float, get_rru: float) -> Steps:
+    """GET /jobs/{id} once a second until it sees the end."""
+    requests = math.ceil(seconds / POLL_EVERY_SECONDS)
+    return [(f"{requests} GETs", api_request(requests) + Usage(read_units=requests * get_rru))]
+
+
+def follow_rows(events_data: dict[str, Any]) -> list[dict[str, Any]]:
+    """$ per million jobs followed to their end, by design and job length."""
+    from bench.events import query_units
+
+    counts = events_data["counts"]
+    sleep, routes = counts["cases"]["sleep"], counts["routes"]
+    events, message_bytes = sleep["events"], sleep["message_bytes"]
+    moves = events - 1  # after the `added` the submitter saw in its answer
+    query_rru = query_units(1, counts["watcher_items"]["subscription"])
+    get_rru = routes["get"]["rru"]
+    rows = []
+    for seconds in FOLLOW_SECONDS:
+        designs = {
+            "WebSocket watcher, connected for the job": follow_websocket(
+                seconds, events, routes, query_rru, message_bytes),
+            "WebSocket watcher already connected (the job's events only)": [
+                step for step in follow_websocket(seconds, events, routes, query_rru,
+                                                  message_bytes) if "events" in step[0]],
+            f"long poll (?wait={LONG_POLL_SECONDS})": follow_long_poll(seconds, moves, get_rru),
+            "GET every second": follow_polling(seconds, get_rru),
+        }
+        for name, steps in designs.items():
+            usage = total(steps)
+            costs = dollars(usage)
+            rows.append({"seconds": seconds, "design": name,
+                         **{s: costs[s] * 1e6 for s in SERVICES},
+                         "total": sum(costs.values()) * 1e6,
+                         "api_requests": usage.api_requests, "messages": usage.ws_messages,
+                         "rru": usage.read_units, "wru": usage.write_units,
+                         "gb_seconds": usage.lambda_gb_seconds})
+    return rows
+
+
+def add_events(section: Section, measured: Section | None, leaf_per_million: float) -> None:
+    """Job events priced per million events and per job followed (issue 17),
+    beside (not in) the leaf job; when the events benchmark ran in this run."""
+    if measured is None or "error" in measured.data:
+        section.notes.append("Job events are priced when the events benchmark runs too "
+                             "(`python -m bench --only events --only cost`).")
+        return
+    data = measured.data
+    counts = data["counts"]
+    subscription_bytes = counts["watcher_items"]["subscription"]
+    message_bytes = counts["cases"]["sleep"]["message_bytes"]
+    rows = event_rows(subscription_bytes, message_bytes)
+    section.tables.append(Table(
+        {"watchers": "watchers of the tenant", "per_batch": "events per batch",
+         "invocations": "invocations", "rru": "RRU", "messages": "messages",
+         **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+         "per_million_sends": "$ per million sends"}, rows,
+        "Job events, $ per million events (not part of the leaf job)"))
+    follow = follow_rows(data)
+    section.tables.append(Table(
+        {"seconds": "job s", "design": "watching one job to its end",
+         **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+         "api_requests": "REST requests", "messages": "WS messages", "rru": "RRU",
+         "wru": "WRU", "gb_seconds": "Lambda GB-s"}, follow,
+        "Following one leaf job to its end, $ per million jobs followed "
+        "(not part of the leaf job)"))
+    records = counts["cases"]["sleep"]["records"]
+    unwatched = {row["per_batch"]: row["total"] * records for row in rows
+                 if row["watchers"] == 0}
+    cheapest = {seconds: min((r for r in follow if r["seconds"] == seconds
+                              and "already" not in r["design"]), key=lambda r: r["total"])
+                for seconds in FOLLOW_SECONDS}
+    sleep = counts["cases"]["sleep"]
+    section.notes.append(
+        f"Job events: the event function ({EVENT_MEMORY_GB * 1024:.0f} MB) is one invocation "
+        f"per batch for an ASSUMED {EVENT_BATCH_SECONDS * 1000:.0f} ms per tenant in the "
+        f"batch plus {EVENT_SEND_SECONDS * 1000:.0f} ms per send (sends are made one at a "
+        "time); one eventually consistent Query per tenant per batch (0.5 RRU per 4 KB of "
+        f"subscriptions, {subscription_bytes} B each); reading the stream is free; one "
+        f"WebSocket message per watcher and event ({message_bytes} B, under 32 KB: 1 "
+        "message). A batch holds one event at low traffic (the event source mapping polls "
+        "several times a second) and up to 100 (the batch size app.py declares) under load. "
+        "A connected watcher adds "
+        f"${43_200 * p.API_GATEWAY_WS_MINUTE.dollars:.4f} of connection minutes a month "
+        f"(43,200 minutes). The leaf job's ${leaf_per_million:.2f} per million leaves events "
+        "out: with nobody watching, each write is still a stream record for the event "
+        "function, and each batch with events still Queries its tenants' subscriptions "
+        f"(watched or not): a leaf job's {records} records add "
+        f"${unwatched[1]:.2f} per million jobs at one record per batch, "
+        f"${unwatched[100]:.2f} in full batches.")
+    section.notes.append(
+        f"Following one job: a demo.sleep leaf with {sleep_note(sleep)}; each event in a "
+        "batch of its own (the dearest case); the connection billed by the started minute "
+        "(ASSUMED); $connect and $disconnect are not billed as messages, each runs the API's "
+        f"function ({p.API_MEMORY_GB * 1024:.0f} MB x {p.API_BILLED_SECONDS * 1000:.0f} ms, "
+        f"ASSUMED). The long poll answers at each of the job's {sleep['events'] - 1} moves "
+        f"(state or progress) or after {LONG_POLL_SECONDS} s, reads the job once a second "
+        "while it waits (a consistent GetItem, "
+        f"{data['counts']['routes']['get']['rru']:g} RRU) and keeps the API function running "
+        "the whole time. Cheapest: " + "; ".join(
+            f"{seconds} s: {row['design']} (${row['total']:.2f} per million jobs)"
+            for seconds, row in cheapest.items()) + ".")
+    section.data["events"] = {
+        "per_million_events": rows, "follow_one_job": follow,
+        "unwatched_per_million_leaf_jobs": {str(k): v for k, v in unwatched.items()},
+        "cheapest": {str(k): v["design"] for k, v in cheapest.items()},
+        "assumptions": {"event_memory_gb": EVENT_MEMORY_GB,
+                        "event_batch_seconds": EVENT_BATCH_SECONDS,
+                        "event_send_seconds": EVENT_SEND_SECONDS,
+                        "follow_seconds": list(FOLLOW_SECONDS),
+                        "long_poll_seconds": LONG_POLL_SECONDS}}
+
+
+def sleep_note(sleep: dict[str, Any]) -> str:
+    kinds = sleep["kinds"]
+    return (f"{sleep['events']} events ({kinds['added']} added, {kinds['changed']} changed: "
+            "RUNNING, 3 progress reports, SUCCESS), run for the job's length")
+
+
 # -- the section ----------------------------------------------------------------
 
 
@@ -328,6 +552,7 @@ def run(context: Any) -> Section:
                             transitions)
     add_cascade(section, context.results.get("cascade"), totals["ours"])
     add_authorization(section, context.results["credentials"], totals["ours"])
+    add_events(section, context.results.get("events"), totals["ours"])
     return section
 
 

@@ -70,3 +70,16 @@ WORKER_MEMORY_GB = 256 / 1024  # .chalice/config.json: lambda_functions.worker
 API_BILLED_SECONDS = 0.050  # ASSUMED per warm API request (1-2 AWS calls + Chalice)
 WORKER_BILLED_SECONDS = 0.100  # ASSUMED per job: claim + progress + finish, not the work
 EXPRESS_MEMORY_GB = 64 / 1024  # Express bills memory in 64 MB steps; a one-task machine
+
+# API Gateway WebSocket APIs (issue 17: job events).
+API_GATEWAY_WS_MESSAGE = Price(
+    1.00 / 1e6, "message (32 KB units)",
+    "$1.00 per million messages sent or received (first billion a month; 32 KB increments)",
+    "https://aws.amazon.com/api-gateway/pricing/")
+API_GATEWAY_WS_MINUTE = Price(
+    0.25 / 1e6, "connection minute", "$0.25 per million connection minutes",
+    "https://aws.amazon.com/api-gateway/pricing/")
+ALL["API Gateway WebSocket message"] = API_GATEWAY_WS_MESSAGE
+ALL["API Gateway WebSocket connection minute"] = API_GATEWAY_WS_MINUTE
+# DynamoDB Streams: reads by a Lambda event source mapping are free
+# (https://aws.amazon.com/dynamodb/pricing/on-demand/, "DynamoDB Streams").

@@ -13,6 +13,7 @@ from bench import (
     coldstart,
     cost,
     credentials,
+    events,
     listing,
     overhead,
     scale,
@@ -47,6 +48,9 @@ SUITE = (
     Benchmark("scale", scale.run, "progress storm, local end-to-end throughput"),
     Benchmark("trees", trees.run, "fan-out of 1,000 and 10,000 children, a three-level tree"),
     Benchmark("cascade", cascade.run, "cancel of a parent with 1,000 running children"),
+    Benchmark("events", events.run,
+              "job events: records, events and sends per job; calls per batch and route; "
+              "write-to-receipt time on the local stack"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
               needs=("calls", "transitions", "credentials")),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),

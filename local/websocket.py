@@ -5,8 +5,9 @@ app's $connect, $default and $disconnect handlers (Chalice's
 on_ws_connect, on_ws_message, on_ws_disconnect) with its own event shapes,
 and the app talks back through the API Gateway Management API
 (POST/GET/DELETE /@connections/{id}, boto3's "apigatewaymanagementapi").
-`install(app)` makes Chalice's local server do both: a GET /events with
-`Upgrade: websocket` becomes a WebSocket (spoken with the `websockets`
+`install(app)` makes Chalice's local server do both: a GET /events (or a
+TrueNAS path: /api/current, /api/v25.04.0) with `Upgrade: websocket`
+becomes a WebSocket (spoken with the `websockets`
 library's sans-I/O protocol on the request's own socket, in its own server
 thread), and /@connections/{id} answers as the Management API does,
 GoneException and all, so the app's code is the same on both.
@@ -49,6 +50,9 @@ from websockets.server import ServerProtocol
 logger = logging.getLogger("jobapi.local")
 
 EVENTS_PATH = "/events"
+# The TrueNAS face's paths (/api/current, /api/v25.04.0, ...): the same
+# WebSocket API, the face told by the first message (chalicelib.faces.sockets).
+TRUENAS_PATH = re.compile(r"^/api/(?:current|v[0-9]+(?:\.[0-9]+)*)$")
 # What Chalice deploys the WebSocket API as (its stage is always "api").
 STAGE = "api"
 API_ID = "local"
@@ -445,7 +449,8 @@ def answer_json(handler: ChaliceRequestHandler, status: int, body: Any,
 
 def is_websocket_request(handler: ChaliceRequestHandler) -> bool:
     upgrade = handler.headers.get("Upgrade", "")
-    return (handler.command == "GET" and urlsplit(handler.path).path == EVENTS_PATH
+    path = urlsplit(handler.path).path
+    return (handler.command == "GET" and (path == EVENTS_PATH or bool(TRUENAS_PATH.match(path)))
             and "websocket" in upgrade.lower())
 
 
@@ -455,8 +460,9 @@ def management_connection_id(handler: ChaliceRequestHandler) -> str | None:
 
 
 def install(app: Chalice) -> None:
-    """Serve /events and /@connections/{id} on Chalice's local server, before
-    its routing, with `app`'s WebSocket handlers (idempotent: the last app wins)."""
+    """Serve /events, /api/current (and /api/v<version>) and /@connections/{id}
+    on Chalice's local server, before its routing, with `app`'s WebSocket
+    handlers (idempotent: the last app wins)."""
     for method in ("do_GET", "do_POST", "do_DELETE"):
         current = getattr(ChaliceRequestHandler, method)
         original = getattr(current, "original", current)

@@ -6,12 +6,19 @@ once per batch (one Query), each matching watcher gets the job as GET
 /jobs/{id} would show it to them (redacted, in their scope), rendered by
 its connection's face, one send per watcher and event. A connection whose
 send finds it gone is forgotten with its subscriptions.
+
+Sends go out on SEND_THREADS threads, one connection per thread at a time:
+each connection gets its messages in stream order (so one job's events in
+revision order), while a hundred watchers do not wait on each other (one
+send is a round trip to API Gateway: sequential, a batch of 100 events to
+100 watchers would take most of a minute).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,6 +29,7 @@ from chalicelib.query.filters import AllOf, parse_filters
 from chalicelib.views import Viewer, job_view
 
 log = logging.getLogger("jobapi.events")
+SEND_THREADS = 16
 
 
 @dataclass(frozen=True)
@@ -64,38 +72,52 @@ class EventDelivery:
             if event is not None:
                 events.append(event)
         report.events = len(events)
+        outbox = self._outbox(events, renderers, report)
+        with ThreadPoolExecutor(max_workers=min(SEND_THREADS, max(1, len(outbox)))) as pool:
+            results = list(pool.map(self._send_in_order, outbox.items()))
+        for connection_id, sent, gone in results:
+            report.sent += sent
+            if gone:
+                report.gone.add(connection_id)
+        for connection_id in report.gone:
+            self.forget(connection_id)
+        return report
+
+    def _outbox(self, events: list[JobEvent], renderers: Mapping[str, Renderer],
+                report: Report) -> dict[str, list[str]]:
+        """Each connection's messages, in stream order (a job's events stay in
+        revision order)."""
         subscriptions: dict[str, list[Subscription]] = {}
-        for event in events:  # in stream order: a job's events stay in revision order
+        outbox: dict[str, list[str]] = {}
+        for event in events:
             tenant = event.job.tenant_id
             if tenant not in subscriptions:
                 subscriptions[tenant] = self._table.subscriptions_of(tenant)
                 report.subscription_reads += 1
             for subscription in subscriptions[tenant]:
-                if subscription.connection_id in report.gone:
-                    continue
                 delivery = _delivery(event, subscription)
-                if delivery is not None:
-                    self._send(delivery, renderers, report)
-        for connection_id in report.gone:
-            self.forget(connection_id)
-        return report
+                render = renderers.get(subscription.face)
+                if delivery is None:
+                    continue
+                if render is None:
+                    log.error("no renderer for face %r", subscription.face)
+                    continue
+                outbox.setdefault(subscription.connection_id, []).append(render(delivery))
+        return outbox
+
+    def _send_in_order(self, messages: tuple[str, list[str]]) -> tuple[str, int, bool]:
+        """(connection, messages sent, whether it is gone): the first failed
+        send ends that connection's messages."""
+        connection_id, texts = messages
+        for sent, text in enumerate(texts):
+            if not self._sender.send(connection_id, text):
+                return connection_id, sent, True
+        return connection_id, len(texts), False
 
     def forget(self, connection_id: str) -> None:
         connection = self._table.connection(connection_id)
         if connection is not None:
             self._table.forget(connection)
-
-    def _send(self, delivery: Delivery, renderers: Mapping[str, Renderer],
-              report: Report) -> None:
-        render = renderers.get(delivery.subscription.face)
-        if render is None:
-            log.error("no renderer for face %r", delivery.subscription.face)
-            return
-        connection_id = delivery.subscription.connection_id
-        if self._sender.send(connection_id, render(delivery)):
-            report.sent += 1
-        else:
-            report.gone.add(connection_id)
 
 
 def _delivery(event: JobEvent, subscription: Subscription) -> Delivery | None:

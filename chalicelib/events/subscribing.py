@@ -9,8 +9,9 @@ event follows, or both (the revision tells the copies apart).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from chalicelib.caller import Caller
 from chalicelib.clock import Clock
@@ -43,6 +44,18 @@ class Subscribing:
         authenticated = replace(connection, caller=caller)
         self._table.put_connection(authenticated, self._clock())
         return authenticated
+
+    def set_face(self, connection: Connection, face: str,
+                 options: Mapping[str, Any] | None = None) -> Connection | None:
+        """The connection, now of `face` with these session options (its
+        face's own: TrueNAS's `core.set_options`), unless another message
+        changed its face first: then the connection as that one left it
+        (None if it is gone)."""
+        given = dict(connection.options if options is None else options)
+        if self._table.update_connection(connection.connection_id, face, given,
+                                         face_was=connection.face):
+            return replace(connection, face=face, options=given)
+        return self._table.connection(connection.connection_id)
 
     def connection(self, connection_id: str) -> Connection | None:
         return self._table.connection(connection_id)

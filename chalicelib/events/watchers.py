@@ -6,7 +6,8 @@ hours at most).
                                              caller it authenticated as (none
                                              yet: it may send its credential in
                                              its first message), the keys of
-                                             its subscriptions
+                                             its subscriptions, its face's
+                                             session options (JSON)
     pk tenant#<tenant>, sk <conn>#<sub id>   a subscription: the query-filter,
                                              the watcher's scope, its face
 
@@ -18,7 +19,8 @@ number of jobs.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from chalicelib.aws_errors import Boundary, translated
@@ -35,6 +37,7 @@ class Connection:
     face: str
     caller: Caller | None
     subscription_keys: tuple[tuple[str, str], ...] = ()
+    options: Mapping[str, Any] = field(default_factory=dict)  # the face's, for this session
 
 
 @dataclass(frozen=True)
@@ -63,8 +66,29 @@ class WatcherTable:
                                 "expires_at": {"N": str(int(now) + CONNECTION_SECONDS)}}
         if connection.caller is not None:
             item.update(_caller_attributes(connection.caller))
+        if connection.options:
+            item["options"] = {"S": json.dumps(dict(connection.options), separators=(",", ":"))}
         with translated(WATCHERS):
             self._client.put_item(TableName=self._table, Item=item)
+
+    def update_connection(self, connection_id: str, face: str, options: Mapping[str, Any],
+                          face_was: str) -> bool:
+        """Sets a connection's face and options, unless its face is no longer
+        `face_was`; False then (or when the connection is gone). Its caller and
+        subscriptions stay as they are."""
+        with translated(WATCHERS, fine=("ConditionalCheckFailedException",)):
+            # The condition: two first messages of one connection, handled at
+            # once, decide its face once (the loser reads the winner's).
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}},
+                UpdateExpression="SET face = :face, options = :options",
+                ConditionExpression="attribute_exists(pk) AND face = :was",
+                ExpressionAttributeValues={
+                    ":face": {"S": face}, ":was": {"S": face_was},
+                    ":options": {"S": json.dumps(dict(options), separators=(",", ":"))}})
+            return True
+        return False
 
     def connection(self, connection_id: str) -> Connection | None:
         with translated(WATCHERS):
@@ -76,7 +100,7 @@ class WatcherTable:
         keys = tuple(tuple(json.loads(k)) for k in item.get("subscriptions", {}).get("SS", []))
         return Connection(connection_id, item["face"]["S"],
                           _caller(item) if "tenant_id" in item else None,
-                          keys)
+                          keys, json.loads(item.get("options", {}).get("S", "{}")))
 
     def put_subscription(self, subscription: Subscription, now: float) -> None:
         pk, sk = subscription.key

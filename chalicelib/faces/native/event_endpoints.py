@@ -11,8 +11,9 @@ Client -> server, one JSON object per message:
 
 Server -> client: {"type": "authenticated" | "subscribed" | "snapshot" |
 "unsubscribed" | "pong" | "event" | "error", ...}; see README "Events".
-A credential may also come with the connection: the Authorization header,
-or `?auth_token=<short-lived token>` (a URL may be logged by a proxy: only a
+A credential may also come with the connection (chalicelib.faces.sockets
+checks it, for every face): the Authorization header, or
+`?auth_token=<short-lived token>` (a URL may be logged by a proxy: only a
 token that dies within minutes belongs there).
 """
 
@@ -70,32 +71,14 @@ class Auth(BaseModel):
     authorization: str = Field(min_length=1, max_length=8192)
 
 
-def connect(event: WebsocketEvent) -> dict[str, Any]:
-    raw = event.to_dict()
-    headers = {k.lower(): v for k, v in (raw.get("headers") or {}).items()}
-    query = raw.get("queryStringParameters") or {}
-    caller = None
-    if headers.get("authorization") or query.get("auth_token"):
-        try:
-            caller = request_caller(headers, query, authenticator())
-        except Refused as refused:
-            return {"statusCode": refused.status}
-    services().subscribing.connect(event.connection_id, FACE, caller)
-    return OK
-
-
-def disconnect(event: WebsocketEvent) -> dict[str, Any]:
-    services().subscribing.disconnect(event.connection_id)
-    return OK
-
-
-def message(event: WebsocketEvent) -> dict[str, Any]:
+def message(event: WebsocketEvent, connection: Connection | None) -> dict[str, Any]:
+    """One message on `connection` as chalicelib.faces.sockets read it (None:
+    gone, or never accepted)."""
     connection_id = event.connection_id
     request_id: str | None = None
     try:
         body = _message_body(event)
         request_id = body.get("id") if isinstance(body.get("id"), str) else None
-        connection = services().subscribing.connection(connection_id)
         if connection is None:  # its $connect was refused or it expired
             raise NotAuthenticated()
         _dispatch(connection, body)
