@@ -6,6 +6,10 @@ BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.installed
 CHECKOV_VENV := .venv-checkov
 CHECKOV := $(CHECKOV_VENV)/bin/checkov
+# aiotruenas needs Python 3.13 (pyenv's on this kind of machine): a venv of its own.
+AIOTRUENAS_VENV := .venv-aiotruenas
+AIOTRUENAS := $(AIOTRUENAS_VENV)/.installed
+PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13) $(shell command -v python3.13))
 PORT ?= 8000
 STAGE ?= dev
 
@@ -33,7 +37,7 @@ api-key: $(INSTALLED)
 		--tenant "$(TENANT)" --user "$(USER_ID)" $(if $(ROLE),--role "$(ROLE)")
 
 ## test: lint, types, CloudFormation lint and the whole pytest suite
-test: $(INSTALLED) lint
+test: $(INSTALLED) $(AIOTRUENAS) lint
 	$(BIN)/pytest
 
 lint: $(INSTALLED) $(CHECKOV)
@@ -45,6 +49,12 @@ lint: $(INSTALLED) $(CHECKOV)
 		--merge-template infra/app-merge.json build/lint > /dev/null
 	$(BIN)/cfn-lint build/lint/sam.json
 	$(CHECKOV) --skip-download --config-file infra/checkov-package.yaml -f build/lint/sam.json
+
+$(AIOTRUENAS): requirements-aiotruenas.txt
+	test -n "$(PYTHON313)" || { echo "aiotruenas needs Python 3.13 (pyenv install 3.13)"; exit 2; }
+	test -x $(AIOTRUENAS_VENV)/bin/python || $(PYTHON313) -m venv $(AIOTRUENAS_VENV)
+	$(AIOTRUENAS_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-aiotruenas.txt
+	touch $(AIOTRUENAS)
 
 # checkov in a venv of its own: its dependencies clash with the app's pins.
 $(CHECKOV): requirements-checkov.txt
@@ -72,4 +82,4 @@ deploy: package
 		--parameter-overrides Stage=$(STAGE) --capabilities CAPABILITY_IAM CAPABILITY_AUTO_EXPAND
 
 clean:
-	rm -rf build $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf build $(CHECKOV_VENV) $(AIOTRUENAS_VENV) .pytest_cache .mypy_cache .ruff_cache

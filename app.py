@@ -1,11 +1,14 @@
 """The job API: routes and Lambda entry points only. Everything else is in chalicelib.
 
 Each route of the native REST face hands its request to
-chalicelib.faces.native.endpoints (or list_endpoints, upload_endpoints),
-imported on the first request that needs it: the same file is every
-function's handler, and the authorizer, worker, sweeper and upload functions
-never load a face's code (nor the API theirs: chalicelib.wiring imports per
-service). The authorizer (chalicelib.faces.auth) is every face's.
+chalicelib.faces.native.endpoints (or list_endpoints, upload_endpoints,
+credential_endpoints), imported on the first request that needs it: the same
+file is every function's handler, and the authorizer, worker, sweeper and
+upload functions never load a face's code (nor the API theirs:
+chalicelib.wiring imports per service). The authorizer
+(chalicelib.faces.auth) is every face's. The WebSocket handlers hand each
+message to the face its connection speaks (chalicelib.faces.sockets); the
+stream handler (job_events) delivers job events, each face rendering its own.
 """
 
 import logging

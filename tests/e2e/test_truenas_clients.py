@@ -6,7 +6,10 @@ ws://127.0.0.1:<port>/api/current, logging in with an API key (legacy
 from __future__ import annotations
 
 import json
+import subprocess
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from pytruenas import TrueNASClient
@@ -85,3 +88,24 @@ def test_raw_frames_over_the_socket_echo_the_id_and_an_oversized_frame_closes_it
                             "pad": "x" * 8192}))
         with pytest.raises(ConnectionClosed):
             ws.recv(timeout=10)
+
+
+AIOTRUENAS_PYTHON = Path(__file__).resolve().parents[2] / ".venv-aiotruenas" / "bin" / "python"
+
+
+def aiotruenas_session(server: LocalServer, key: str) -> dict[str, Any]:
+    assert AIOTRUENAS_PYTHON.exists(), "no .venv-aiotruenas: `make test` builds it (Python 3.13)"
+    port = server.url.rsplit(":", 1)[1]
+    script = Path(__file__).parent / "clients" / "aiotruenas_session.py"
+    ran = subprocess.run([str(AIOTRUENAS_PYTHON), str(script), port, key], capture_output=True,
+                         text=True, timeout=120)
+    assert ran.returncode == 0, ran.stderr
+    answer: dict[str, Any] = json.loads(ran.stdout)
+    return answer
+
+
+def test_aiotruenas_logs_in_with_an_api_key_and_pings(server: LocalServer,
+                                                      api_key: str) -> None:
+    assert aiotruenas_session(server, api_key) == {"ping": "pong"}
+    wrong = f"{api_key.split('-')[0]}-{'Q' * 64}"
+    assert aiotruenas_session(server, wrong) == {"refused": "TrueNASAuthenticationError"}

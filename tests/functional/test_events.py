@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from chalice.test import Client
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import app as job_app
 from local.emulated import emulated_aws
@@ -249,3 +251,48 @@ def test_key_and_token_watchers_see_what_their_makers_see(client: Client,
 
     assert seen(by_key) == seen(by_token) == {job_id}
     assert seen(outsider) == set()
+
+
+messages = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["type", "id", "query", "snapshot", "authorization", "jsonrpc",
+                         "method", "params", "filters"]) | st.text(max_size=6), inner,
+        max_size=4),
+    max_leaves=10,
+)
+shaped = st.fixed_dictionaries({"type": st.sampled_from(
+    ["subscribe", "unsubscribe", "ping", "auth", "x"])}, optional={
+    "id": st.text(max_size=70), "query": messages, "snapshot": messages,
+    "authorization": st.text(max_size=30)})
+jsonrpc = st.fixed_dictionaries({"jsonrpc": st.sampled_from(["2.0", "1.0", 2]),
+                                 "method": st.sampled_from(["core.ping", "auth.login_ex",
+                                                            "auth.generate_token", "nope", ""])
+                                 | st.text(max_size=10)},
+                                optional={"id": messages, "params": messages})
+
+
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(first=st.sampled_from(["native", "truenas"]),
+       frames=st.lists(messages | shaped | jsonrpc | st.text(max_size=40), min_size=1,
+                       max_size=4))
+def test_fuzzed_socket_messages_never_crash_a_handler(client: Client, aws: Provisioned,
+                                                      first: str, frames: list[Any]) -> None:
+    watcher = Watcher(bearer())
+    opening = {"type": "ping"} if first == "native" else {"jsonrpc": "2.0", "id": 1,
+                                                          "method": "core.ping"}
+    watcher.send(opening)
+
+    for frame in frames:
+        answers = watcher.send(frame if isinstance(frame, str) else json.dumps(frame))
+        for answer in answers:
+            if first == "native":
+                assert answer["type"] in ("error", "pong", "subscribed", "snapshot",
+                                          "unsubscribed", "authenticated"), answer
+                if answer["type"] == "error":
+                    assert answer["error"]["code"] != "internal_error", answer
+            else:
+                assert answer.get("jsonrpc") == "2.0", answer
+                error = answer.get("error") or {}
+                assert error.get("data", {}).get("errname") != "EFAULT", answer
