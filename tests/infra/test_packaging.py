@@ -231,6 +231,15 @@ def test_job_events_reads_the_jobs_stream_the_infra_stack_exports_in_order(
     assert settings["BisectBatchOnFunctionError"] is False
     assert 0 < settings["MaximumRetryAttempts"] <= 10
     assert settings["StartingPosition"] == "LATEST"
+    # A batch given up on is recorded (shard, sequence numbers) in the infra
+    # stack's queue, which only the events role may send to.
+    dropped = template["Outputs"]["DroppedEventsQueueArn"]
+    assert settings["DestinationConfig"] == {"OnFailure": {
+        "Type": "SQS", "Destination": {"Fn::ImportValue": dropped["Export"]["Name"]}}}
+    assert dropped["Value"] == {"Fn::GetAtt": ["DroppedEventsQueue", "Arn"]}
+    for role in _infra_roles(infra).values():
+        sending = _actions_on(infra, role, "DroppedEventsQueue.Arn")
+        assert sending == ({"sqs:SendMessage"} if role == "EventsRole" else set()), role
 
     # The mapping polls as the function's role: the jobs stream, and only it.
     reading = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator",
