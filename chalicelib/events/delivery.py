@@ -16,6 +16,7 @@ send is a round trip to API Gateway: sequential, a batch of 100 events to
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -136,8 +137,6 @@ _parsed: dict[str, AllOf] = {}
 def _where(subscription: Subscription) -> AllOf:
     """The subscription's filters, parsed once per process (they were
     checked when it was made)."""
-    import json
-
     text = json.dumps(subscription.filters, sort_keys=True)
     if text not in _parsed:
         if len(_parsed) > 10_000:

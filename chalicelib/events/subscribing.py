@@ -9,6 +9,7 @@ event follows, or both (the revision tells the copies apart).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from chalicelib.caller import Caller
 from chalicelib.clock import Clock
 from chalicelib.errors import BadRequest, Forbidden
-from chalicelib.events.watchers import Connection, Subscription, WatcherTable
+from chalicelib.events.watchers import Connection, ConnectionGone, Subscription, WatcherTable
 from chalicelib.listing import ListQuery, Page, scoped
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class Subscribing:
         caller = _authenticated(connection)
         if len(connection.subscription_keys) >= MAX_SUBSCRIPTIONS:
             raise BadRequest(f"a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions")
-        if any(sk.endswith(f"#{subscription_id}") for _, sk in connection.subscription_keys):
+        if _held(connection, subscription_id) is not None:
             raise BadRequest(f"subscription {subscription_id!r} exists on this connection")
         narrowed = scoped(query, caller)
         if narrowed is None:
@@ -76,7 +77,10 @@ class Subscribing:
         subscription = Subscription(connection.connection_id, subscription_id, connection.face,
                                     caller, narrowed[1].tenant_id, filters,
                                     query.include_transient)
-        self._table.put_subscription(subscription, self._clock())
+        try:
+            self._table.put_subscription(subscription, self._clock())
+        except ConnectionGone:  # closed (or expired) since this message was read
+            raise NotAuthenticated() from None
         return subscription
 
     def snapshot(self, connection: Connection, query: ListQuery) -> Page:
@@ -84,16 +88,23 @@ class Subscribing:
         return self._lister.page(query, _authenticated(connection))
 
     def unsubscribe(self, connection: Connection, subscription_id: str) -> bool:
-        for key in connection.subscription_keys:
-            if key[1] == f"{connection.connection_id}#{subscription_id}":
-                self._table.delete_subscription(key, connection.connection_id)
-                return True
-        return False
+        key = _held(connection, subscription_id)
+        if key is None:
+            return False
+        with contextlib.suppress(ConnectionGone):  # its end removed the rest
+            self._table.delete_subscription(key, connection.connection_id)
+        return True
 
     def disconnect(self, connection_id: str) -> None:
         connection = self._table.connection(connection_id)
         if connection is not None:
             self._table.forget(connection)
+
+
+def _held(connection: Connection, subscription_id: str) -> tuple[str, str] | None:
+    """The key of the connection's subscription of that id, if it holds one."""
+    wanted = f"{connection.connection_id}#{subscription_id}"
+    return next((key for key in connection.subscription_keys if key[1] == wanted), None)
 
 
 def _authenticated(connection: Connection) -> Caller:

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from chalicelib.aws_errors import Boundary, translated
+from chalicelib.aws_errors import Boundary, error_code, translated
 from chalicelib.caller import Caller, Role
 
 WATCHERS = Boundary("the watchers store is busy ({code}); retry shortly")
@@ -55,14 +55,18 @@ class Subscription:
         return f"tenant#{self.tenant_id}", f"{self.connection_id}#{self.subscription_id}"
 
 
+class ConnectionGone(Exception):
+    """The connection's record is gone (it closed, or its TTL ran out)."""
+
+
 class WatcherTable:
     def __init__(self, client: Any, table_name: str) -> None:
         self._client = client
         self._table = table_name
 
     def put_connection(self, connection: Connection, now: float) -> None:
-        item: dict[str, Any] = {"pk": {"S": f"conn#{connection.connection_id}"},
-                                "sk": {"S": "conn"}, "face": {"S": connection.face},
+        item: dict[str, Any] = {**_connection_key(connection.connection_id),
+                                "face": {"S": connection.face},
                                 "expires_at": {"N": str(int(now) + CONNECTION_SECONDS)}}
         if connection.caller is not None:
             item.update(_caller_attributes(connection.caller))
@@ -81,7 +85,7 @@ class WatcherTable:
             # once, decide its face once (the loser reads the winner's).
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}},
+                Key=_connection_key(connection_id),
                 UpdateExpression="SET face = :face, options = :options",
                 ConditionExpression="attribute_exists(pk) AND face = :was",
                 ExpressionAttributeValues={
@@ -94,7 +98,7 @@ class WatcherTable:
         with translated(WATCHERS):
             item = self._client.get_item(
                 TableName=self._table, ConsistentRead=True,
-                Key={"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}}).get("Item")
+                Key=_connection_key(connection_id)).get("Item")
         if not item:
             return None
         keys = tuple(tuple(json.loads(k)) for k in item.get("subscriptions", {}).get("SS", []))
@@ -112,27 +116,30 @@ class WatcherTable:
                 "include_transient": {"BOOL": subscription.include_transient},
                 "expires_at": {"N": str(int(now) + CONNECTION_SECONDS)},
                 **_caller_attributes(subscription.caller)}
+        # Listed on its connection first (so that the connection's end removes
+        # it), and only while the connection exists: a subscription is never
+        # stored for a connection that is gone.
+        self._list_on_connection("ADD", subscription.connection_id, subscription.key)
         with translated(WATCHERS):
             self._client.put_item(TableName=self._table, Item=item)
-            # The connection lists its subscriptions, so that its end removes them.
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"conn#{subscription.connection_id}"}, "sk": {"S": "conn"}},
-                UpdateExpression="ADD subscriptions :key",
-                ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":key": {"SS": [json.dumps([pk, sk])]}})
 
     def delete_subscription(self, subscription_key: tuple[str, str], connection_id: str) -> None:
         pk, sk = subscription_key
-        with translated(WATCHERS, fine=("ConditionalCheckFailedException",)):
+        with translated(WATCHERS):
             self._client.delete_item(TableName=self._table,
                                      Key={"pk": {"S": pk}, "sk": {"S": sk}})
+        self._list_on_connection("DELETE", connection_id, subscription_key)
+
+    def _list_on_connection(self, action: str, connection_id: str,
+                            subscription_key: tuple[str, str]) -> None:
+        """ADD or DELETE a subscription's key in its connection's list;
+        ConnectionGone when the connection is not there."""
+        with translated(WATCHERS, meaning=_gone):
             self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}},
-                UpdateExpression="DELETE subscriptions :key",
+                TableName=self._table, Key=_connection_key(connection_id),
+                UpdateExpression=f"{action} subscriptions :key",
                 ConditionExpression="attribute_exists(pk)",
-                ExpressionAttributeValues={":key": {"SS": [json.dumps([pk, sk])]}})
+                ExpressionAttributeValues={":key": {"SS": [json.dumps(list(subscription_key))]}})
 
     def subscriptions_of(self, tenant_id: str) -> list[Subscription]:
         """Every live subscription to a tenant's jobs: one Query (paged past 1 MB)."""
@@ -159,6 +166,14 @@ class WatcherTable:
                 with translated(WATCHERS):
                     answer = self._client.batch_write_item(RequestItems=pending)
                 pending = answer.get("UnprocessedItems") or {}
+
+
+def _connection_key(connection_id: str) -> dict[str, Any]:
+    return {"pk": {"S": f"conn#{connection_id}"}, "sk": {"S": "conn"}}
+
+
+def _gone(exc: Any) -> Exception | None:
+    return ConnectionGone() if error_code(exc) == "ConditionalCheckFailedException" else None
 
 
 def _caller_attributes(caller: Caller) -> dict[str, Any]:
