@@ -162,6 +162,19 @@ def test_fuzzed_authorization_headers_are_refused_in_the_envelope(
         assert json.loads(answer.body)["error"]["code"] in ("unauthorized", "forbidden")
 
 
+@FUZZ
+@given(auth_token=st.text(max_size=80) | st.from_regex(r"jt[msx]_[A-Za-z0-9]{46,50}",
+                                                       fullmatch=True))
+def test_fuzzed_upload_query_tokens_are_refused_in_the_envelope(client: Client,
+                                                                auth_token: str) -> None:
+    """/_upload's `?auth_token=` (TrueNAS): a way in without the header."""
+    answer = client.http.request("POST", path_with("/_upload", {"auth_token": auth_token}),
+                                 headers={"Content-Type": "multipart/form-data; boundary=x"},
+                                 body=b"")
+    assert answer.status_code in (401, 403), (auth_token, answer.status_code)
+    assert json.loads(answer.body)["error"]["code"] in ("unauthorized", "forbidden")
+
+
 # Issue 14: the shapes a hostile client tried (deep JSON, non-ASCII text near
 # the size caps, numbers JSON does not have, content types, huge times).
 
