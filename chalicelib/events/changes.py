@@ -2,8 +2,8 @@
 
 INSERT is `added`, REMOVE `removed` (deleted, consumed or expired by TTL),
 MODIFY `changed` with the names of the public fields that moved. A write that
-moves no public field (a wait token, a runner's bookkeeping) is no event, and
-nothing follows a terminal state's event but the job's removal: watchers see
+moves no public field (a wait token, a runner's bookkeeping) is no event, nor
+is any write of an item that is not a job (a lock), and nothing follows a terminal state's event but the job's removal: watchers see
 a job end once.
 """
 
@@ -35,6 +35,8 @@ def event_of(record: dict[str, Any]) -> JobEvent | None:
     """The event a stream record stands for, or None (no public change)."""
     change = record.get("dynamodb", {})
     new, old = change.get("NewImage"), change.get("OldImage")
+    if not is_job(new or old):  # a lock or a number block shares the table
+        return None
     name = record.get("eventName")
     if name == "INSERT" and new:
         return JobEvent("added", items.from_item(new))
@@ -47,6 +49,11 @@ def event_of(record: dict[str, Any]) -> JobEvent | None:
         return None
     moved = changed_fields(before, after)
     return JobEvent("changed", after, moved) if moved else None
+
+
+def is_job(image: dict[str, Any] | None) -> bool:
+    """Job items are the table's only items with a method (items.to_item)."""
+    return bool(image) and "method" in image  # type: ignore[operator]
 
 
 TERMINAL = frozenset({JobState.SUCCESS, JobState.FAILED, JobState.ABORTED})

@@ -296,3 +296,25 @@ def test_fuzzed_socket_messages_never_crash_a_handler(client: Client, aws: Provi
                 assert answer.get("jsonrpc") == "2.0", answer
                 error = answer.get("error") or {}
                 assert error.get("data", {}).get("errname") != "EFAULT", answer
+
+
+def test_a_lock_item_in_the_stream_is_no_event_and_does_not_stop_the_batch(
+    client: Client, aws: Provisioned
+) -> None:
+    """Lock items share the jobs table, so their writes are stream records
+    too; they are not jobs, and the jobs' events in the same batch still go out."""
+    from tests.methods_for_tests import gate
+
+    watcher = Watcher(bearer())
+    watcher.send({"type": "subscribe", "id": "all", "query": {}})
+    ann = JobsClient(client, token_for("acme", "ann", ()))
+    name = f"lock-in-stream-{id(watcher)}"
+    job_id = ann.submit("test.locked", {"gate": name, "key": "stream"}).body["id"]
+    gate(name).set()
+    ann.wait_for(job_id)
+
+    flush(aws)
+
+    events = events_of(watcher.received(), job_id)
+    assert events[0]["event"] == "added"
+    assert events[-1]["job"]["state"] == "SUCCESS"
