@@ -3,8 +3,8 @@
 INSERT is `added`, REMOVE `removed` (deleted, consumed or expired by TTL),
 MODIFY `changed` with the names of the public fields that moved. A write that
 moves no public field (a wait token, a runner's bookkeeping) is no event, nor
-is any write of an item that is not a job (a lock), and nothing follows a terminal state's event but the job's removal: watchers see
-a job end once.
+is any write of an item that is not a job (a lock), and nothing follows a
+terminal state's event but the job's removal: watchers see a job end once.
 """
 
 from __future__ import annotations
