@@ -18,6 +18,7 @@ from chalicelib import tree
 from chalicelib.basics import Basics
 from chalicelib.clock import iso
 from chalicelib.models import ChildPolicy, ChildSpec, Job, SubmitRequest
+from chalicelib.numbering import JobNumbers
 from chalicelib.redaction import reveal
 from chalicelib.registry import JobMethod
 from chalicelib.retention import execution_waits
@@ -30,14 +31,17 @@ START_ATTEMPTS = 3
 
 
 class JobFactory:
-    def __init__(self, workflow: Workflow, basics: Basics) -> None:
+    def __init__(self, workflow: Workflow, basics: Basics, numbers: JobNumbers) -> None:
         self._workflow = workflow
         self._basics = basics
+        self._numbers = numbers
 
     def new_job(self, method: JobMethod, arguments: dict[str, Any],
                 shape: ChildSpec | SubmitRequest, **fields: Any) -> Job:
         """A new WAITING record, for a submit or a child: what both share."""
         now = iso(self._basics.clock())
+        if "number" not in fields:
+            (fields["number"],) = self._numbers.take(fields["tenant_id"])
         return Job(
             method=method.name,
             arguments=arguments,
@@ -54,15 +58,23 @@ class JobFactory:
             **fields,
         )
 
-    def child(self, parent: Job, spec: ChildSpec, index: int) -> Job:
+    def children(self, parent: Job, specs: list[ChildSpec]) -> list[Job]:
+        """`parent`'s children, numbered from one reservation."""
+        numbers = self._numbers.take(parent.tenant_id, len(specs)) if specs else []
+        return [self.child(parent, spec, index, number)
+                for index, (spec, number) in enumerate(zip(specs, numbers, strict=True))]
+
+    def child(self, parent: Job, spec: ChildSpec, index: int, number: int | None = None) -> Job:
         """The `index`-th child of `parent`: its id derives from the parent's,
-        so a repeated spawn creates nothing twice."""
+        so a repeated spawn creates nothing twice (nor numbers it twice: the
+        record that exists keeps its number)."""
         method = self._basics.methods.get(spec.method)
+        numbered = {} if number is None else {"number": number}
         return self.new_job(
             method, reveal(method.parse_params(spec.params)), spec,
             id=tree.child_id(parent.id, index), tenant_id=parent.tenant_id,
             user_id=parent.user_id, transient=parent.transient, parent_id=parent.id,
-            root_id=parent.root_id or parent.id, weight=spec.weight)
+            root_id=parent.root_id or parent.id, weight=spec.weight, **numbered)
 
     def _runner(self, method: JobMethod, declares_children: bool) -> Runner:
         """Long jobs, parents and jobs with files run on Standard: only Standard

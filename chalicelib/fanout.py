@@ -102,8 +102,7 @@ class FanOut:
                 parent, len(specs), sum(spec.weight for spec in specs), handler_result, logs)
         except TransitionRejected:
             return False
-        children = [self._factory.child(parent, spec, index)
-                    for index, spec in enumerate(specs)]
+        children = self._factory.children(parent, specs)
         self._store.put_children(children)
         self._factory.start_all(children)
         return True

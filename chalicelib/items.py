@@ -62,6 +62,8 @@ def index_keys(job: Job) -> dict[str, Any]:
     }
     if job.user_id:
         derived["tenant_user"] = keys.tenant_user(job.tenant_id, job.user_id)
+    if job.number is not None:
+        derived["tenant_number"] = keys.tenant_number(job.tenant_id, job.number)
     if job.state.is_active:
         derived["active_shard"] = keys.active_shard(job.id)
     return derived

@@ -15,6 +15,7 @@ BY_TENANT_METHOD = "by_tenant_method"
 BY_TENANT_USER = "by_tenant_user"
 BY_PARENT = "by_parent"
 BY_ACTIVE = "by_active"
+BY_NUMBER = "by_number"  # sparse, keys only: a job by its number (store/numbers.py)
 
 # What every listing index projects besides its keys (infra/template.yaml):
 # attributes that change at most at a state transition.
@@ -75,3 +76,13 @@ def lock_id(tenant_id: str, lock_key: str) -> str:
     """Lock items share the table; they carry none of the index attributes,
     so no listing ever sees them."""
     return f"lock{SEPARATOR}{tenant_id}{SEPARATOR}{lock_key}"
+
+
+def tenant_number(tenant_id: str, number: int) -> str:
+    return f"{tenant_id}{SEPARATOR}{number}"
+
+
+def number_counter(tenant_id: str) -> str:
+    """The item that counts a tenant's reserved job numbers: like lock items,
+    it carries none of the index attributes."""
+    return f"numbers{SEPARATOR}{tenant_id}"

@@ -80,6 +80,9 @@ class JobLister:
         if narrowed is None:  # asks for what the caller may not see: nothing
             return Page([], None, 0, 0, plan(caller.tenant_id, query.where, query.order))
         query, caller = narrowed
+        pinned = self._pinned(query, caller)
+        if pinned is not None:
+            return pinned
         chosen = plan(caller.tenant_id, query.where, query.order)
         if chosen.index_ordered:
             return self._index_page(query, caller, chosen, paging)
@@ -90,6 +93,9 @@ class JobLister:
         if narrowed is None:
             return 0
         query, caller = narrowed
+        pinned = self._pinned(query, caller)
+        if pinned is not None:
+            return len(pinned.jobs)
         chosen = plan(caller.tenant_id, query.where, query.order)
         scan = _Scan(self, query, caller, chosen, budget=COUNT_READ_LIMIT)
         total = sum(1 for _ in scan.index_matches()) if scan.projection_suffices else \
@@ -142,6 +148,39 @@ class JobLister:
         more = first + query.limit < len(views)
         token = self._token(query, paging, {"o": first + query.limit}) if more else None
         return Page([by_id[v["id"]] for v in window], token, len(views), scan.scanned, chosen)
+
+    def _pinned(self, query: ListQuery, caller: Caller) -> Page | None:
+        """A filter that names one job (`id` or `number` equal to a value, at
+        the top level) reads that job alone: a GetItem, after one Query of
+        by_number for a number. Clients poll a job this way (TrueNAS's
+        core.get_jobs [["id", "=", n]]), so it must not cost a listing."""
+        ids = _equal_values(query.where, "id")
+        numbers = {n for n in _equal_values(query.where, "number")
+                   if isinstance(n, int) and not isinstance(n, bool)}
+        if not ids and not numbers:
+            return None
+        where = (keys.BY_NUMBER, "tenant_number", f"{numbers}") if numbers else \
+            ("table", "id", f"{ids}")
+        chosen = Plan(*where, None, None, True, True)
+        if len(ids) > 1 or len(numbers) > 1:  # one job cannot be two
+            return Page([], None, 0, 0, chosen)
+        job_id = next(iter(ids)) if ids else \
+            self.store.id_of_number(caller.tenant_id, next(iter(numbers)))
+        job = self.store.get(job_id) if job_id else None
+        found = [job] if job is not None and self._shows(job, caller, query) else []
+        shown = found[query.offset:query.offset + query.limit]
+        return Page(shown, None, len(found), 1 if job_id else 0, chosen)
+
+    def _shows(self, job: Job, caller: Caller, query: ListQuery) -> bool:
+        """What `visible` decides on an index entry, on a whole record, and the filter."""
+        if job.tenant_id != caller.tenant_id or not caller.may_see(job):
+            return False
+        if job.is_expired(self._clock()):
+            return False
+        mentions_transient = "transient" in query.where.fields()
+        if job.transient and not (query.include_transient or mentions_transient):
+            return False
+        return query.where.matches(job_view(job))
 
     def _position(self, query: ListQuery, owner: str) -> dict[str, Any] | None:
         if not query.next_token:

@@ -88,6 +88,9 @@ class JobView(BaseModel):
     model_config = ConfigDict(title="Job")
 
     id: str = Field(description="Unique identifier of the job.")
+    number: int | None = Field(None, description=(
+        "The job's number, unique within its tenant: the integer id TrueNAS clients use "
+        "(and ArangoDB's job id). Increasing, not contiguous."))
     method: str = Field(description="The job method that runs it.")
     arguments: dict[str, Any] = Field(
         default_factory=dict, description="The params, with secret fields redacted."

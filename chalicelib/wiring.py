@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from chalicelib.events.watchers import WatcherTable
     from chalicelib.fanout import FanOut
     from chalicelib.listing import JobLister
+    from chalicelib.numbering import JobNumbers
     from chalicelib.registry import MethodRegistry
     from chalicelib.removal import Removal
     from chalicelib.results import Results
@@ -133,7 +134,13 @@ class Services:
     def factory(self) -> JobFactory:
         from chalicelib.creation import JobFactory
 
-        return JobFactory(self.workflow, self.basics)
+        return JobFactory(self.workflow, self.basics, self.numbers)
+
+    @built_once
+    def numbers(self) -> JobNumbers:
+        from chalicelib.numbering import JobNumbers
+
+        return JobNumbers(self.store)
 
     @built_once
     def fanout(self) -> FanOut:

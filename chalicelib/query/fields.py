@@ -27,6 +27,7 @@ class Kind(StrEnum):
 
 FILTERABLE: dict[str, Kind] = {
     "id": Kind.STRING,
+    "number": Kind.INTEGER,
     "method": Kind.STRING,
     "description": Kind.STRING,
     "transient": Kind.BOOLEAN,
@@ -54,6 +55,7 @@ FILTERABLE: dict[str, Kind] = {
 # The filterable fields a job view may hold as null (exc_info.* are null
 # whenever exc_info itself is). Only these accept a null filter value.
 NULLABLE: frozenset[str] = frozenset({
+    "number",  # jobs created before numbers were given
     "description",
     "progress.percent",
     "progress.description",
@@ -71,7 +73,7 @@ NULLABLE: frozenset[str] = frozenset({
 })
 
 TOP_LEVEL_FIELDS: tuple[str, ...] = (
-    "id", "method", "arguments", "description", "transient", "abortable", "state",
+    "id", "number", "method", "arguments", "description", "transient", "abortable", "state",
     "progress", "result", "result_encoding_error", "error", "exception", "exc_info",
     "logs_path", "logs_excerpt", "message_ids", "time_created", "time_started",
     "time_finished", "time_updated", "tenant_id", "user_id", "parent_id", "root_id",

@@ -9,6 +9,7 @@ conditional write, so the record in DynamoDB is always the truth.
     fanin        children, the parent's wait token, the one wake
     files        a download's offer, claim and new link; an upload's wait and arrival
     index        listing pages, the sweeper's active entries, finished ids
+    numbers      blocks of job numbers, and a job found by its number
 
 `JobStore` is all of them over one client and table; a caller that needs
 one part may take that part alone (each is built the same way).
@@ -19,15 +20,16 @@ from __future__ import annotations
 from chalicelib.store.fanin import FanIn
 from chalicelib.store.files import Files
 from chalicelib.store.index import ActiveEntry, IndexEntry, IndexPage, IndexReads, KeyRange
+from chalicelib.store.numbers import NumberBlocks
 from chalicelib.store.records import Records
 from chalicelib.store.table import DuplicateJob, LockHeld
 from chalicelib.store.transitions import Transitions
 
 __all__ = [
     "ActiveEntry", "DuplicateJob", "FanIn", "Files", "IndexEntry", "IndexPage", "IndexReads",
-    "JobStore", "KeyRange", "LockHeld", "Records", "Transitions",
+    "JobStore", "KeyRange", "LockHeld", "NumberBlocks", "Records", "Transitions",
 ]
 
 
-class JobStore(Records, Transitions, FanIn, Files, IndexReads):
+class JobStore(Records, Transitions, FanIn, Files, IndexReads, NumberBlocks):
     """The whole store: `JobStore(client, table_name)`."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import app as job_app
 from chalicelib import wiring
+from chalicelib.numbering import BLOCK
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
@@ -39,6 +40,7 @@ def hold_the_worker(aws: Provisioned) -> threading.Event:
 
 def test_create_is_one_write_and_one_start(jobs: JobsClient, aws: Provisioned) -> None:
     go = hold_the_worker(aws)
+    jobs.submit("demo.echo", {})  # the process's first job reserves its block of numbers
     calls = recorder()
 
     job_id = jobs.submit("demo.echo", {}).body["id"]
@@ -47,6 +49,20 @@ def test_create_is_one_write_and_one_start(jobs: JobsClient, aws: Provisioned) -
     jobs.wait_for(job_id)
 
     assert create == ["PutItem", "StartExecution"]
+
+
+def test_numbers_cost_one_write_per_block_of_jobs(jobs: JobsClient, aws: Provisioned) -> None:
+    go = hold_the_worker(aws)
+    calls = recorder()
+
+    numbers = [jobs.submit("demo.echo", {}).body["number"] for _ in range(BLOCK + 1)]
+    creates = calls.names()
+    go.set()
+
+    reservations = [params for name, params in calls.calls if name == "UpdateItem"]
+    assert creates.count("PutItem") == BLOCK + 1 and len(reservations) == 2
+    assert all(params["Key"]["id"]["S"] == "numbers#default" for params in reservations)
+    assert numbers == list(range(1, BLOCK + 2))
 
 
 def test_get_is_one_read(jobs: JobsClient) -> None:

@@ -20,7 +20,7 @@ def test_a_task_that_times_out_fails_the_job_with_the_reason(aws: Provisioned) -
     name = str(uuid.uuid4())
     wired = services()
     short = Workflow(wired.clients.stepfunctions, state_machine_with_run_timeout(aws, 1))
-    service = JobService(wired.store, JobFactory(short, wired.basics), wired.results,
+    service = JobService(wired.store, JobFactory(short, wired.basics, wired.numbers), wired.results,
                          wired.fanout, wired.transfers, wired.blobs, wired.basics)
     job = service.submit(SubmitRequest(method="test.blocking", params={"gate": name}),
                          Caller("default", request_id="r")).job

@@ -87,7 +87,8 @@ def test_with_an_injected_clock_a_job_is_hidden_from_reads_lists_and_deletes_onc
         def clock() -> float:
             return system_clock() + seconds
         basics = Basics(registry, wired.settings, clock)
-        service = JobService(wired.store, JobFactory(wired.workflow, basics), wired.results,
+        factory = JobFactory(wired.workflow, basics, wired.numbers)
+        service = JobService(wired.store, factory, wired.results,
                              wired.fanout, wired.transfers, wired.blobs, basics)
         lister = JobLister(wired.store, TokenSigner(b"k"), clock)
         return service, lister, Removal(wired.store, wired.blobs, service, clock)
