@@ -20,9 +20,10 @@ $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements-dev.txt -c constraints.txt
 	touch $(INSTALLED)
 
-## run: the local job server on http://127.0.0.1:$(PORT), AWS emulated by moto (Ctrl-C stops it)
+## run: the local job server on http://127.0.0.1:$(PORT), AWS emulated by moto (Ctrl-C stops it);
+##      TLS=1 serves https:// and wss:// instead, with a generated self-signed certificate
 run: $(INSTALLED)
-	$(BIN)/python -m local.server --port $(PORT)
+	$(BIN)/python -m local.server --port $(PORT)$(if $(filter 1 yes true,$(TLS)), --tls)
 
 ## token: a bearer token for the local server: make token TENANT=acme USER=ann ROLE=TENANT_ADMIN
 TENANT ?= default
@@ -45,6 +46,8 @@ lint: $(INSTALLED) $(CHECKOV)
 	$(BIN)/mypy
 	$(BIN)/cfn-lint infra/template.yaml
 	$(CHECKOV) --skip-download -f infra/template.yaml --framework cloudformation --compact --quiet
+	$(BIN)/cfn-lint infra/edge.yaml
+	$(CHECKOV) --skip-download --config-file infra/checkov-edge.yaml -f infra/edge.yaml
 	rm -rf build/lint && AWS_DEFAULT_REGION=us-east-1 $(BIN)/chalice package --stage dev \
 		--merge-template infra/app-merge.json build/lint > /dev/null
 	$(BIN)/cfn-lint build/lint/sam.json

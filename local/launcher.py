@@ -1,5 +1,6 @@
 """Starts `python -m local.server` (what `make run` runs) as a subprocess, for
-the end-to-end tests and the benchmarks, and stops it afterwards."""
+the end-to-end tests and the benchmarks, and stops it afterwards; with
+`tls_dir`, as `make run TLS=1` runs it (its certificate kept there)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import requests
 
 from local.server import free_port
+from local.tls import certificate_in
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 
@@ -29,25 +31,33 @@ class RunningServer:
     banner: list[str]  # what it printed up to "Serving on"
     output: list[str]  # everything it printed (the banner, then its log)
     http: requests.Session  # sends the admin token the server printed
+    ca_file: Path | None = None  # with TLS: the certificate to trust (else plain HTTP)
 
 
 @contextmanager
-def running_server(start_timeout: float = 120) -> Iterator[RunningServer]:
+def running_server(start_timeout: float = 120,
+                   tls_dir: Path | None = None) -> Iterator[RunningServer]:
     port, moto_port = free_port(), free_port()
     # No AWS_* from the caller: the server sets its own fake credentials.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    tls_args = [] if tls_dir is None else ["--tls", "--tls-dir", str(tls_dir)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "local.server", "--port", str(port), "--moto-port", str(moto_port)],
+        [sys.executable, "-m", "local.server", "--port", str(port), "--moto-port", str(moto_port),
+         *tls_args],
         cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    ca_file = None if tls_dir is None else certificate_in(tls_dir).cert_file
+    url = f"{'http' if ca_file is None else 'https'}://127.0.0.1:{port}"
     try:
         output: list[str] = []
         banner = _wait_for_banner(process, start_timeout, output)
-        _wait_until_healthy(url, process)
         http = requests.Session()
+        if ca_file is not None:
+            http.verify = str(ca_file)
+            http.trust_env = False  # else REQUESTS_CA_BUNDLE would replace `verify`
+        _wait_until_healthy(url, process, http)
         http.headers["Authorization"] = f"Bearer {_admin_token(banner)}"
-        yield RunningServer(url, moto_port, process, banner, output, http)
+        yield RunningServer(url, moto_port, process, banner, output, http, ca_file)
     finally:
         process.terminate()
         try:
@@ -91,13 +101,14 @@ def _admin_token(banner: list[str]) -> str:
     return banner[marker + 1].strip()
 
 
-def _wait_until_healthy(url: str, process: subprocess.Popen[str]) -> None:
+def _wait_until_healthy(url: str, process: subprocess.Popen[str],
+                        http: requests.Session) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError("the local server exited")
         try:
-            if requests.get(f"{url}/health", timeout=2).status_code == 200:
+            if http.get(f"{url}/health", timeout=2).status_code == 200:
                 return
         except requests.ConnectionError:
             time.sleep(0.1)

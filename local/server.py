@@ -4,7 +4,9 @@ One process holds everything: a moto server (a thread) stands in for AWS,
 the resources come from infra/template.yaml (local/provision.py), the real
 state machine definition executes inside moto, and its Lambda tasks run our
 worker in-process (local/seam.py). Presigned S3 URLs point at the moto
-server, so any HTTP client can use them.
+server, so any HTTP client can use them. With --tls (`make run TLS=1`) the
+same port speaks only HTTPS and WSS, with a self-signed certificate
+(local/tls.py).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import os
 import re
 import secrets
 import socket
+import ssl
 import sys
 import threading
 from pathlib import Path
@@ -23,7 +26,7 @@ from typing import Any
 import requests
 from moto.server import ThreadedMotoServer
 
-from local import gateway, seam, websocket
+from local import gateway, seam, tls, websocket
 from local.emulated import FAKE_CREDENTIALS, LOCAL_JWT_SECRET, MOTO_CONFIG
 from local.provision import Provisioned, provision
 from local.streams import StreamPoller
@@ -105,11 +108,15 @@ def start_sweeper(every_seconds: float) -> threading.Thread:
 # resets the rest of a burst of new connections (64 clients at once lost about
 # half); API Gateway takes such a burst.
 LISTEN_BACKLOG = 1024
+# How long a new connection may take over its TLS handshake: a client that
+# connects and says nothing must not hold a thread.
+TLS_HANDSHAKE_SECONDS = 10.0
 
 
-def create_server(config: Any, port: int) -> Any:
+def create_server(config: Any, port: int, tls_context: ssl.SSLContext | None = None) -> Any:
     """Chalice's local server (one daemon thread per connection) on a listen
-    backlog of LISTEN_BACKLOG (the kernel caps it at net.core.somaxconn).
+    backlog of LISTEN_BACKLOG (the kernel caps it at net.core.somaxconn),
+    speaking TLS only if given a context.
 
     What chalice.local.create_local_server does, but with our server class:
     that function builds its server on the standard backlog."""
@@ -119,11 +126,45 @@ def create_server(config: Any, port: int) -> Any:
         request_queue_size = LISTEN_BACKLOG
         daemon_threads = True
 
+        def finish_request(self, request: Any, client_address: Any) -> None:
+            if tls_context is not None and not tls_handshake(request, client_address):
+                return  # closed by the caller, process_request_thread
+            super().finish_request(request, client_address)
+
     app_obj = config.chalice_app
     chalice_local.CustomLocalChalice.__bases__ = (chalice_local.LocalChalice, app_obj.__class__)
     app_obj.__class__ = chalice_local.CustomLocalChalice
-    return chalice_local.LocalDevServer(app_obj, config, "127.0.0.1", port,
-                                        server_cls=BurstTolerantHTTPServer)
+    server = chalice_local.LocalDevServer(app_obj, config, "127.0.0.1", port,
+                                          server_cls=BurstTolerantHTTPServer)
+    if tls_context is not None:
+        # Accepting stays quick: each handshake runs in its connection's
+        # thread (finish_request), so a slow client holds up no other.
+        server.server.socket = tls_context.wrap_socket(
+            server.server.socket, server_side=True, do_handshake_on_connect=False)
+    return server
+
+
+# What a failed handshake most likely means, for the line the server prints.
+HANDSHAKE_FAILURES = {
+    "HTTP_REQUEST": "plain HTTP on a TLS-only port (use https:// and wss://): ",
+    "TLSV1_ALERT_UNKNOWN_CA": "the client does not trust the certificate (the banner says how): ",
+}
+
+
+def tls_handshake(connection: ssl.SSLSocket, client_address: Any) -> bool:
+    """The server's side of a new connection's handshake; False (with a line
+    on stderr) for a client that does not speak TLS or goes away."""
+    try:
+        connection.settimeout(TLS_HANDSHAKE_SECONDS)
+        connection.do_handshake()
+        connection.settimeout(None)
+    except ssl.SSLError as error:
+        print(f"{client_address[0]}: {HANDSHAKE_FAILURES.get(error.reason or '', '')}"
+              f"TLS handshake failed ({error.reason or error})", file=sys.stderr)
+        return False
+    except OSError:
+        return False
+    return True
 
 
 def start_stream_poller(provisioned: Provisioned) -> StreamPoller | None:
@@ -140,13 +181,17 @@ def start_stream_poller(provisioned: Provisioned) -> StreamPoller | None:
     return poller
 
 
-def serve(port: int, moto_port: int) -> None:
+def serve(port: int, moto_port: int, certificate: tls.Certificate | None = None) -> None:
     from chalice.cli.factory import CLIFactory
     from chalice.local import ChaliceRequestHandler
 
+    scheme = "https" if certificate else "http"
     # The app sends to its watchers through the API Gateway Management API,
     # served on this very port (local/websocket.py); set before the app loads.
-    os.environ["JOBS_EVENTS_ENDPOINT"] = f"http://127.0.0.1:{port}"
+    os.environ["JOBS_EVENTS_ENDPOINT"] = f"{scheme}://127.0.0.1:{port}"
+    if certificate:
+        # ...and over TLS, boto3 must trust this port's certificate.
+        os.environ["AWS_CA_BUNDLE"] = str(certificate.cert_file)
     provisioned = prepare(moto_port)
     start_sweeper(float(os.environ.get("JOBS_SWEEP_SECONDS", "10")))
     start_stream_poller(provisioned)
@@ -160,36 +205,60 @@ def serve(port: int, moto_port: int) -> None:
     gateway.install()
     # /events (WebSocket) and /@connections/{id} on the same port, before routing.
     websocket.install(config.chalice_app)
-    server = create_server(config, port)
-    url = f"http://127.0.0.1:{port}"
+    server = create_server(config, port, tls.server_context(certificate) if certificate else None)
+    url = f"{scheme}://127.0.0.1:{port}"
     from chalicelib.authn import mint
 
     token = mint(os.environ["JOBS_JWT_SECRET"], "default", "admin", ["FULL_ADMIN"],
                  seconds=12 * 3600)
-    print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")
-    print(f"Job events (WebSocket): ws://127.0.0.1:{port}{websocket.EVENTS_PATH}")
+    print_banner(url, moto_port, token, certificate)
+    print(f"Serving on {url}")
+    sys.stdout.flush()
+    try:
+        server.server.serve_forever()
+    except KeyboardInterrupt:
+        print("stopped")
+
+
+def print_banner(url: str, moto_port: int, token: str,
+                 certificate: tls.Certificate | None) -> None:
+    ws_url = url.replace("http", "ws", 1)
+    curl = "curl -s"
+    if certificate is None:
+        print(f"Job API on {url} (AWS emulated by moto on port {moto_port}). Ctrl-C stops it.")
+    else:
+        curl = f"curl -s --cacert {certificate.cert_file}"
+        print(f"Job API on {url}, TLS only (AWS emulated by moto on port {moto_port}). "
+              "Ctrl-C stops it.")
+        print(f"TrueNAS clients (WebSocket): {ws_url}/api/current")
+        print(f"Certificate (self-signed, for localhost, 127.0.0.1 and ::1): "
+              f"{certificate.cert_file}")
+        print(f"  trust it: curl --cacert {certificate.cert_file}, "
+              f"REQUESTS_CA_BUNDLE={certificate.cert_file} or SSL_CERT_FILE=..., "
+              "pytruenas TrueNASClient(..., verify=<that path>)")
+    print(f"Job events (WebSocket): {ws_url}{websocket.EVENTS_PATH}")
     print(f"Admin token (FULL_ADMIN, 12 hours; `make token` mints others):\n  {token}")
     print("Try:")
-    print(f"  curl -s -X POST {url}/jobs -H 'Content-Type: application/json' "
+    print(f"  {curl} -X POST {url}/jobs -H 'Content-Type: application/json' "
           f"-H 'Authorization: Bearer {token}' "
           f"-d '{{\"method\": \"demo.echo\", \"params\": {{\"hello\": \"world\"}}}}'")
     print("An API key (shown once; send it as `Authorization: Bearer <key>` or as Basic's "
           "password; `make api-key` mints one too):")
-    print(f"  curl -s -X POST {url}/api_keys -H 'Content-Type: application/json' "
+    print(f"  {curl} -X POST {url}/api_keys -H 'Content-Type: application/json' "
           f"-H 'Authorization: Bearer {token}' -d '{{\"name\": \"my script\"}}'")
-    sys.stdout.flush()
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        print("stopped")
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "8000")))
     parser.add_argument("--moto-port", type=int, default=0, help="default: any free port")
+    parser.add_argument("--tls", action="store_true",
+                        help="serve https:// and wss:// (only) with a self-signed certificate")
+    parser.add_argument("--tls-dir", type=Path, default=tls.DEFAULT_DIR,
+                        help="where that certificate is kept (default: %(default)s)")
     args = parser.parse_args(argv)
-    serve(args.port, args.moto_port or free_port())
+    certificate = tls.ensure_certificate(args.tls_dir) if args.tls else None
+    serve(args.port, args.moto_port or free_port(), certificate)
 
 
 if __name__ == "__main__":

@@ -139,7 +139,7 @@ class Connection:
     def shut(self) -> None:
         """Make the reader's blocking read end (a closing client that stalls)."""
         with contextlib.suppress(OSError):  # already gone
-            self._socket.shutdown(socket.SHUT_RDWR)
+            shutdown(self._socket, socket.SHUT_RDWR)
 
     def send_pending(self) -> bool:
         """Write what the protocol has queued (the handshake's answer)."""
@@ -158,7 +158,7 @@ class Connection:
                 if data:
                     self._socket.sendall(data)
                 else:
-                    self._socket.shutdown(socket.SHUT_WR)
+                    shutdown(self._socket, socket.SHUT_WR)
                     self._arm_close_timer()
         except OSError:
             self._protocol.fail(1006)
@@ -174,6 +174,13 @@ class Connection:
             self._close_timer = threading.Timer(CLOSE_TIMEOUT, self.shut)
             self._close_timer.daemon = True
             self._close_timer.start()
+
+
+def shutdown(sock: socket.socket, how: int) -> None:
+    """Shut the connection's TCP stream. Over TLS (`make run TLS=1`) not with
+    SSLSocket.shutdown, which also drops the TLS session: what the client
+    still sends (its closing frame) would then be read undecrypted."""
+    socket.socket.shutdown(sock, how)
 
 
 class Registry:

@@ -1,5 +1,6 @@
 """Starts the real local server (`python -m local.server`, what `make run`
-runs) on a free port, and stops it after the module."""
+runs) on a free port, and stops it after the module; `tls_server` as `make
+run TLS=1` runs it, with a certificate of its own."""
 
 from __future__ import annotations
 
@@ -15,4 +16,10 @@ LocalServer = RunningServer
 @pytest.fixture(scope="module")
 def server() -> Iterator[LocalServer]:
     with running_server() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
+    with running_server(tls_dir=tmp_path_factory.mktemp("tls")) as running:
         yield running
