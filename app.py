@@ -32,9 +32,11 @@ if TYPE_CHECKING:
         list_endpoints,
         upload_endpoints,
     )
+    from chalicelib.faces.truenas import notifications as truenas_notifications
 else:
     sockets = LazyModule("chalicelib.faces.sockets")
     event_endpoints = LazyModule("chalicelib.faces.native.event_endpoints")
+    truenas_notifications = LazyModule("chalicelib.faces.truenas.notifications")
     endpoints = LazyModule("chalicelib.faces.native.endpoints")
     credential_endpoints = LazyModule("chalicelib.faces.native.credential_endpoints")
     list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
@@ -207,7 +209,7 @@ STREAM_ARN = "arn:aws:dynamodb:us-east-1:000000000000:table/jobapi-STAGE-jobs/st
 @app.on_dynamodb_record(stream_arn=STREAM_ARN, name="job_events", batch_size=100,
                         starting_position="LATEST")
 def job_events(event: DynamoDBEvent) -> dict[str, Any]:
-    renderers = {"native": event_endpoints.render}
+    renderers = {"native": event_endpoints.render, "truenas": truenas_notifications.render}
     return services().events.deliver(event.to_dict()["Records"], renderers).as_dict()
 
 

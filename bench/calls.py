@@ -22,6 +22,7 @@ from bench.dynamo_units import TableShape, WriteUnits, item_size, read_units, wr
 from bench.floors import progress_floor
 from bench.local_aws import LocalAws, local_aws
 from bench.section import Check, Section, Table
+from chalicelib.wiring import services
 
 PROGRESS_INTERVAL = 1.0  # the app's default (JOBS_PROGRESS_INTERVAL)
 REPORTS = 3
@@ -101,7 +102,10 @@ def run(context: Any) -> Section:
 
 
 def run_leaf_job(aws: LocalAws, counter: CallCounter, gap: float) -> dict[str, list[Call]]:
-    """One bench.phases job, submitted, run and read once; its calls by phase."""
+    """One bench.phases job, submitted, run and read once; its calls by phase.
+    The process's block of job numbers is reserved first: one write per 100
+    jobs (chalicelib.numbering) is no part of a job's own calls."""
+    services().numbers.take("default")
     counter.clear()
     counter.default_label = "claim"  # the worker's first calls, in moto's thread
     handler_threads: list[int] = []

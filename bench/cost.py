@@ -527,6 +527,179 @@ def add_events(section: Section, measured: Section | None, leaf_per_million: flo
                         "long_poll_seconds": LONG_POLL_SECONDS}}
 
 
+# -- a TrueNAS client running one job (issue 18; not part of the leaf job) --------------
+
+# Each JSON-RPC message runs the WebSocket message handler (app.events_message,
+# a function of its own at Chalice's default 128 MB) for the API's ASSUMED
+# duration; it is billed one message in and its answer out (32 KB units). The
+# job's own create (its PutItem and StartExecution) is left out: any face pays
+# it, and the leaf job prices it. The event function runs for every batch of
+# the job's records anyway (watched or not: see the events table), so a call
+# that waits adds only its own work there: the once-subscription's two writes
+# and the answer's send, one round trip each.
+TRUENAS_SECONDS = (10, 60)  # how long the followed job runs, its progress each second
+TRUENAS_PROGRESS_EVERY = 1.0
+TRUENAS_ANSWER_ROUND_TRIPS = 3  # DeleteItem, UpdateItem, PostToConnection
+TRUENAS_WAYS = ("pytruenas", "events", "aiotruenas")
+
+
+def truenas_message(rru: float, wru: float, frame_bytes: int, answer_bytes: int | None
+                    ) -> Usage:
+    """One message through the message handler: its invocation, its units,
+    the frame in and (`answer_bytes` not None) its answer out."""
+    messages = ws_messages(frame_bytes) + (ws_messages(answer_bytes)
+                                           if answer_bytes is not None else 0)
+    return Usage(lambda_requests=1, lambda_gb_seconds=p.API_MEMORY_GB * p.API_BILLED_SECONDS,
+                 read_units=rru, write_units=wru, ws_messages=messages)
+
+
+def client_units(figures: dict[str, Any]) -> tuple[float, float]:
+    """(RRU, WRU) of a measured message, less the job's own PutItem."""
+    rru = wru = 0.0
+    for call in figures["by_call"]:
+        if call["operation"] == "PutItem" and call["table"] == "jobs":
+            continue
+        if call["operation"] in ("GetItem", "Query"):
+            rru += call["units"]
+        else:
+            wru += call["units"]
+    return rru, wru
+
+
+def truenas_measured_message(figures: dict[str, Any], answered: bool = True) -> Usage:
+    rru, wru = client_units(figures)
+    return truenas_message(rru, wru, figures["frame_bytes"],
+                           figures["answer_bytes"] if answered else None)
+
+
+def truenas_answer(figures: dict[str, Any]) -> Usage:
+    """The event function's share of a waiting call: deleting the
+    once-subscription, taking it off its connection, sending the answer (no
+    invocation of its own; the subscriptions Query is made for the batch anyway)."""
+    wru = sum(c["units"] for c in figures["by_call"] if c["operation"] != "Query")
+    return Usage(lambda_gb_seconds=EVENT_MEMORY_GB * TRUENAS_ANSWER_ROUND_TRIPS
+                 * EVENT_SEND_SECONDS, write_units=wru,
+                 ws_messages=ws_messages(figures["answer_bytes"]))
+
+
+def truenas_polls(way: str, seconds: float) -> int:
+    """core.get_jobs calls a client makes following a job of `seconds`."""
+    from bench.truenas import backoff_polls, fixed_polls
+
+    if way == "pytruenas":
+        return backoff_polls(seconds, TRUENAS_PROGRESS_EVERY)
+    if way == "aiotruenas":
+        return fixed_polls(seconds)
+    return 0
+
+
+def truenas_steps(way: str, seconds: float, measured: dict[str, Any]) -> Steps:
+    """One job run by a TrueNAS client, by step: the call, then its polls
+    (pytruenas, aiotruenas) or the event function's answer (legacy_jobs false)."""
+    if way == "events":
+        return [("call (legacy_jobs false): 1 message in, the subscription stored",
+                 truenas_measured_message(measured["call_wait"], answered=False)),
+                ("the event function's answer", truenas_answer(measured["answer"]))]
+    polls = truenas_polls(way, seconds)
+    poll = truenas_measured_message(measured["get_jobs"])
+    return [("call (legacy_jobs true): the id answered",
+             truenas_measured_message(measured["call_legacy"])),
+            (f"{polls} core.get_jobs by id", Usage(**{
+                f.name: getattr(poll, f.name) * polls for f in fields(Usage)}))]
+
+
+TRUENAS_LABELS = {
+    "pytruenas": "pytruenas: call + core.get_jobs, back-off 0.25-2 s (reset on change)",
+    "events": "legacy_jobs false: one call, answered by the event function",
+    "aiotruenas": "aiotruenas: call + core.get_jobs every 1 s",
+}
+
+
+def truenas_rows(measured: dict[str, Any]) -> list[dict[str, Any]]:
+    """$ per million jobs run by a TrueNAS client, by way and job length."""
+    rows = []
+    for seconds in TRUENAS_SECONDS:
+        for way in TRUENAS_WAYS:
+            usage = total(truenas_steps(way, seconds, measured))
+            costs = dollars(usage)
+            rows.append({"seconds": seconds, "way": way, "design": TRUENAS_LABELS[way],
+                         "polls": truenas_polls(way, seconds),
+                         "invocations": usage.lambda_requests, "messages": usage.ws_messages,
+                         "rru": usage.read_units, "wru": usage.write_units,
+                         **{s: costs[s] * 1e6 for s in SERVICES},
+                         "total": sum(costs.values()) * 1e6})
+    return rows
+
+
+def add_truenas(section: Section, measured: Section | None, leaf_per_million: float) -> None:
+    """A TrueNAS client running one job, priced by its way of following it
+    (issue 18), beside (not in) the leaf job; when the truenas benchmark ran."""
+    if measured is None or "error" in measured.data:
+        section.notes.append("TrueNAS clients are priced when the truenas benchmark runs too "
+                             "(`python -m bench --only truenas --only cost`).")
+        return
+    data = measured.data
+    rows = truenas_rows(data)
+    section.tables.append(Table(
+        {"seconds": "job s", "design": "way of following the job", "polls": "polls",
+         "invocations": "handler invocations", "messages": "WS messages", "rru": "RRU",
+         "wru": "WRU", **{s: f"{s} $" for s in SERVICES}, "total": "total $"}, rows,
+        "A TrueNAS client running one job, $ per million jobs (not part of the leaf job)"))
+    cheapest = {seconds: min((r for r in rows if r["seconds"] == seconds),
+                             key=lambda r: r["total"]) for seconds in TRUENAS_SECONDS}
+    by = {(r["seconds"], r["way"]): r for r in rows}
+    section.notes.append(
+        "A TrueNAS client running one job: each message runs the message handler "
+        f"({p.API_MEMORY_GB * 1024:.0f} MB x {p.API_BILLED_SECONDS * 1000:.0f} ms, ASSUMED) "
+        "and is billed 1 WebSocket message in and 1 out (its answer; under 32 KB each); "
+        "request units as the truenas benchmark measured them, less the job's own create "
+        "(any face pays it; the leaf job prices it). pytruenas polls `core.get_jobs` by id "
+        f"at once, then after {PYTRUENAS_TEXT}; aiotruenas every "
+        "1 s (`_JOB_POLL_INTERVAL`); the job's progress changes each second. legacy_jobs "
+        "false: one message in, the once-subscription stored (2 WRU), and the event "
+        "function's answer: its two writes and one send, "
+        f"{TRUENAS_ANSWER_ROUND_TRIPS} round trips of an ASSUMED "
+        f"{EVENT_SEND_SECONDS * 1000:.0f} ms in a batch it runs anyway. The session "
+        "($connect, login, core.set_options) and its connection minutes are the same for "
+        "all three and left out. Cheapest: " + "; ".join(
+            f"{seconds} s: {row['design'].split(':')[0]} (${row['total']:.2f} per million "
+            f"jobs, against ${by[(seconds, 'pytruenas')]['total']:.2f} for pytruenas and "
+            f"${by[(seconds, 'aiotruenas')]['total']:.2f} for aiotruenas)"
+            for seconds, row in cheapest.items())
+        + f"; the leaf job itself is ${leaf_per_million:.2f} per million.")
+    section.data["truenas"] = {
+        "rows": rows, "cheapest": {str(k): v["way"] for k, v in cheapest.items()},
+        "assumptions": {"handler_memory_gb": p.API_MEMORY_GB,
+                        "handler_seconds": p.API_BILLED_SECONDS,
+                        "answer_round_trips": TRUENAS_ANSWER_ROUND_TRIPS,
+                        "answer_round_trip_seconds": EVENT_SEND_SECONDS,
+                        "job_seconds": list(TRUENAS_SECONDS),
+                        "progress_every_seconds": TRUENAS_PROGRESS_EVERY}}
+
+
+PYTRUENAS_TEXT = "0.25 s, doubling to at most 2 s, back to 0.25 s when state or progress changed"
+
+
+def numbers_note(ops: dict[str, Any], measured: Section | None) -> str:
+    """The leaf job's note: what job numbers add to it."""
+    from chalicelib.numbering import BLOCK
+
+    by_number = ops["create"].get("write_units_by_index", {}).get("by_number", 0)
+    if measured is not None and "error" not in measured.data:
+        reservation = float(measured.data["reservation_wru_per_job"])
+        basis = "measured by the truenas benchmark"
+    else:
+        reservation = 1.0 / BLOCK
+        basis = f"1 WRU per block of {BLOCK}, not measured in this run"
+    per_job = by_number + reservation
+    dollars_per_million = per_job * p.DYNAMODB_WRITE_UNIT.dollars * 1e6
+    return (f"Numbers: +{per_job:.2f} WRU per leaf job (${dollars_per_million:.2f} per "
+            f"million): the by_number index's put at create ({by_number} WRU, already in "
+            f"the create's units above) and {reservation:.2f} WRU of a reservation ({basis}; "
+            "one UpdateItem per 100 jobs a process creates, left out of the leaf job's "
+            "figures).")
+
+
 def sleep_note(sleep: dict[str, Any]) -> str:
     kinds = sleep["kinds"]
     return (f"{sleep['events']} events ({kinds['added']} added, {kinds['changed']} changed: "
@@ -553,6 +726,10 @@ def run(context: Any) -> Section:
     add_cascade(section, context.results.get("cascade"), totals["ours"])
     add_authorization(section, context.results["credentials"], totals["ours"])
     add_events(section, context.results.get("events"), totals["ours"])
+    add_truenas(section, context.results.get("truenas"), totals["ours"])
+    after = next((n for n, note in enumerate(section.notes)
+                  if note.startswith("Global secondary indexes")), len(section.notes) - 1)
+    section.notes.insert(after + 1, numbers_note(ops, context.results.get("truenas")))
     return section
 
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from bench.counting import Call, CallCounter
 from bench.dynamo_units import READ_UNIT_BYTES, WRITE_UNIT_BYTES, item_size, read_units
-from bench.local_aws import LocalAws
+from bench.local_aws import LocalAws, local_aws, sockets_client
 from bench.section import Check, Section, Table
 
 ENDPOINT = "https://bencheve.execute-api.us-east-1.amazonaws.com/api"
@@ -174,21 +174,11 @@ class Watcher:
 def events_aws() -> Iterator[tuple[LocalAws, CallCounter, Sends]]:
     """bench.local_aws.local_aws with the management API pointed at moto's,
     the counter on the app's DynamoDB and management-API clients."""
-    from chalice.test import Client
-
-    import app as job_app
-    from chalicelib.aws import AwsClients
     from chalicelib.wiring import services
-    from local.emulated import emulated_aws
-    from local.server import quiet_moto_logs
 
-    quiet_moto_logs()
-    with emulated_aws({"JOBS_EVENTS_ENDPOINT": ENDPOINT,
-                       "JOBS_PROGRESS_INTERVAL": str(PROGRESS_INTERVAL)}) as provisioned, \
-            Client(job_app.app, stage_name="local") as http:
-        aws = LocalAws(provisioned, http, AwsClients())
+    with local_aws(PROGRESS_INTERVAL, ENDPOINT) as aws:
         clients = services().clients
-        management = clients.client_at("apigatewaymanagementapi", ENDPOINT)
+        management = sockets_client(ENDPOINT)
         sends = Sends()
         management.meta.events.register("provide-client-params", sends.hook,
                                         unique_id="bench-events-sends")

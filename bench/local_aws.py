@@ -120,8 +120,11 @@ def poll_interval(waited: float) -> float:
 
 
 @contextmanager
-def local_aws(progress_interval: float = 1.0) -> Iterator[LocalAws]:
-    """A fresh moto account with everything provisioned; torn down on exit."""
+def local_aws(progress_interval: float = 1.0,
+              events_endpoint: str | None = None) -> Iterator[LocalAws]:
+    """A fresh moto account with everything provisioned; torn down on exit.
+    `events_endpoint`: where the app sends to WebSockets (moto's management
+    API answers there; `sockets_client` is its client)."""
     from chalice.test import Client
 
     import app as job_app
@@ -130,6 +133,16 @@ def local_aws(progress_interval: float = 1.0) -> Iterator[LocalAws]:
     from local.server import quiet_moto_logs
 
     quiet_moto_logs()
-    with emulated_aws({"JOBS_PROGRESS_INTERVAL": str(progress_interval)}) as provisioned, \
+    environment = {"JOBS_PROGRESS_INTERVAL": str(progress_interval)}
+    if events_endpoint:
+        environment["JOBS_EVENTS_ENDPOINT"] = events_endpoint
+    with emulated_aws(environment) as provisioned, \
             Client(job_app.app, stage_name="local") as http:
         yield LocalAws(provisioned, http, AwsClients())
+
+
+def sockets_client(endpoint: str) -> Any:
+    """The app's own client of API Gateway's management API at `endpoint`."""
+    from chalicelib.wiring import services
+
+    return services().clients.client_at("apigatewaymanagementapi", endpoint)

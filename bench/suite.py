@@ -19,6 +19,7 @@ from bench import (
     scale,
     transitions,
     trees,
+    truenas,
 )
 from bench.section import Section
 
@@ -51,6 +52,9 @@ SUITE = (
     Benchmark("events", events.run,
               "job events: records, events and sends per job; calls per batch and route; "
               "write-to-receipt time on the local stack"),
+    Benchmark("truenas", truenas.run,
+              "TrueNAS face: AWS calls per JSON-RPC job message; job numbers' reservations "
+              "and by_number writes"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
               needs=("calls", "transitions", "credentials")),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),

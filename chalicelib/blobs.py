@@ -6,6 +6,7 @@ lifecycle rule is a backstop for all of them).
     jobs/{id}/handler-result.json   a parent's own result, kept for its finish
     jobs/{id}/output                the file a job writes for download
     jobs/{id}/upload                the file a job reads
+    jobs/{id}/upload-2 .. upload-5  the other files of a POST /_upload, in order
     jobs/{id}/log.txt               what its handler logged
 
 Bytes never pass through this service for long: downloads and direct
@@ -32,12 +33,14 @@ EXISTING_CODES = frozenset({"PreconditionFailed", "412"})
 # 8 MiB make files of up to 78 GiB.
 PART_BYTES = 8 * 1024 * 1024
 DELETE_BATCH = 1000
+# A POST /_upload brings at most this many files (TrueNAS's MAX_UPLOADED_FILES).
+UPLOAD_FILES = 5
 
 
 def job_keys(job_id: str) -> list[str]:
     """Every object a job may have (deleting one that does not exist is fine)."""
-    return [key(job_id) for key in (result_key, handler_result_key, output_key, upload_key,
-                                    log_key)]
+    return [key(job_id) for key in (result_key, handler_result_key, output_key, log_key)] + \
+        upload_keys(job_id)
 
 
 def result_key(job_id: str) -> str:
@@ -53,8 +56,13 @@ def output_key(job_id: str) -> str:
     return f"{PREFIX}{job_id}/output"
 
 
-def upload_key(job_id: str) -> str:
-    return f"{PREFIX}{job_id}/upload"
+def upload_key(job_id: str, number: int = 1) -> str:
+    """The `number`th uploaded file (from 1); the first keeps its plain key."""
+    return f"{PREFIX}{job_id}/upload" + (f"-{number}" if number > 1 else "")
+
+
+def upload_keys(job_id: str) -> list[str]:
+    return [upload_key(job_id, number) for number in range(1, UPLOAD_FILES + 1)]
 
 
 def log_key(job_id: str) -> str:

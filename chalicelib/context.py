@@ -69,8 +69,15 @@ class JobContext:
     @property
     def upload(self) -> UploadedFile:
         """The file its submitter uploaded (methods registered with reads_file=True):
-        `ctx.upload.open()` streams it, `ctx.upload.read()` reads it whole."""
+        `ctx.upload.open()` streams it, `ctx.upload.read()` reads it whole.
+        With several (POST /_upload takes up to 5), the first."""
         return self._files().upload
+
+    @property
+    def uploads(self) -> list[UploadedFile]:
+        """Every file its submitter uploaded, in the order they were sent (one
+        for an upload straight to S3): `for file in ctx.uploads: file.open()`."""
+        return self._files().uploads
 
     def _files(self) -> JobFiles:
         if self.files is None:

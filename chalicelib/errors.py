@@ -7,6 +7,9 @@
     │   ├── BadRequest (400)             malformed JSON, a body or query that fails validation
     │   │   ├── UnknownMethod (400)      the method is not registered; details list the known ones
     │   │   └── InvalidParams (400)      params fail the method's model; details name the fields
+    │   ├── Unauthorized (401)           a missing or wrong credential a route checks itself
+    │   │                                (a download link's token); the authorizer's own
+    │   │                                refusals are API Gateway's answers
     │   ├── Forbidden (403)              what the caller's credential may not do (a USER
     │   │                                minting an admin key, a token minting a key)
     │   ├── NotFound (404)               unknown job, or one the caller may not see
@@ -69,6 +72,11 @@ class UnknownMethod(BadRequest):
 
 class InvalidParams(BadRequest):
     code = "invalid_params"
+
+
+class Unauthorized(JobApiError):
+    status = 401
+    code = "unauthorized"
 
 
 class Forbidden(JobApiError):

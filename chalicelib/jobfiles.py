@@ -1,6 +1,7 @@
 """A running job's files, as its handler sees them through the context:
-the one output file it writes for download (`ctx.output()`), and the file
-its submitter uploaded (`ctx.upload`)."""
+the one output file it writes for download (`ctx.output()`), and the files
+its submitter uploaded (`ctx.upload`, the first; `ctx.uploads`, all of them
+in order)."""
 
 from __future__ import annotations
 
@@ -15,15 +16,17 @@ CHUNK_BYTES = 1024 * 1024
 
 
 class UploadedFile:
-    """The submitter's file, read straight from S3 (any size: stream it)."""
+    """One of the submitter's files, read straight from S3 (any size: stream it)."""
 
-    def __init__(self, blobs: Blobs, job_id: str, info: UploadInfo) -> None:
+    def __init__(self, blobs: Blobs, key: str, info: UploadInfo | UploadInfo.ReceivedFile,
+                 number: int = 1) -> None:
         self._blobs = blobs
-        self._key = upload_key(job_id)
+        self._key = key
+        self.number = number  # its place in the upload, from 1
         self.filename = info.filename
         self.size = info.size
         self.content_type = info.content_type
-        self.sha256 = info.sha256
+        self.sha256: str | None = info.sha256
 
     def open(self) -> IO[bytes]:
         """A binary stream of the file (read it in chunks for big files)."""
@@ -57,9 +60,20 @@ class JobFiles:
 
     @property
     def upload(self) -> UploadedFile:
+        return UploadedFile(self._blobs, upload_key(self._job.id), self._info())
+
+    @property
+    def uploads(self) -> list[UploadedFile]:
+        info = self._info()
+        if not info.files:  # one file (S3 direct, or a record from before several)
+            return [self.upload]
+        return [UploadedFile(self._blobs, upload_key(self._job.id, number), part, number)
+                for number, part in enumerate(info.files, start=1)]
+
+    def _info(self) -> UploadInfo:
         if self._job.upload is None:
             raise RuntimeError(f"{self._job.method} was submitted without a file")
-        return UploadedFile(self._blobs, self._job.id, self._job.upload)
+        return self._job.upload
 
     def settle(self, succeeded: bool) -> S3Writer | None:
         """After the handler: complete the output it left open, or drop it."""

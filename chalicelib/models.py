@@ -66,10 +66,26 @@ class DownloadInfo(BaseModel):
     sha256: str | None = Field(None, description="hex digest, once the file is written")
     window_seconds: int = Field(
         description="how long the ready file waits for its download before the job is aborted")
+    buffered: bool = Field(False, description=(
+        "written in full before its download (TrueNAS core.download buffered): the job "
+        "succeeds once the file is written, and the file waits window_seconds for its "
+        "download after that"))
+    available_until: IsoTime | None = Field(None, description=(
+        "buffered: when the written file stops being offered"),
+        json_schema_extra={"format": "date-time"})
 
 
 class UploadInfo(BaseModel):
-    """The file a job reads, uploaded by its submitter."""
+    """The file a job reads, uploaded by its submitter (the fields above
+    `files` describe the first; POST /_upload may send up to 5)."""
+
+    class ReceivedFile(BaseModel):
+        """One file of a POST /_upload, as received."""
+
+        filename: str
+        size: int
+        content_type: str = "application/octet-stream"
+        sha256: str
 
     filename: str
     size: int = Field(description="bytes declared (S3 direct) or received (POST /_upload)")
@@ -80,6 +96,16 @@ class UploadInfo(BaseModel):
     url_expires_at: IsoTime | None = Field(
         None, description="when the upload URL expires (S3 direct uploads); the job is "
         "aborted if the file has not arrived by then", json_schema_extra={"format": "date-time"})
+    count: int = Field(1, description="how many files the job reads (POST /_upload: 1 to 5)")
+    files: list[UploadInfo.ReceivedFile] | None = Field(
+        None, description="every file POST /_upload received, in order (the first is the "
+        "one described above)")
+
+    def fingerprint(self) -> str | None:
+        """What an idempotent replay must repeat: the content of every file."""
+        if not self.files or len(self.files) == 1:
+            return self.sha256
+        return ",".join(part.sha256 for part in self.files)
 
 
 class JobView(BaseModel):
@@ -228,6 +254,9 @@ class DownloadRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", defer_build=True)
 
     filename: Filename = Field(description="the name the file is downloaded as")
+    buffered: bool = Field(False, description=(
+        "false: the job ends when its file is downloaded (within its window); true: it "
+        "ends when the file is written, and the file is downloaded after (within an hour)"))
 
 
 class UploadRequest(BaseModel):

@@ -83,6 +83,18 @@ class JobMethod:
     def parse_params(self, params: dict[str, Any]) -> BaseModel:
         return parse(self.params_model, params, f"params for {self.name}", InvalidParams)
 
+    def params_by_position(self, values: list[Any]) -> dict[str, Any]:
+        """Params as TrueNAS clients send them, a list: one object maps by
+        name, a list of values onto the params model's fields in order."""
+        if len(values) == 1 and isinstance(values[0], dict):
+            return values[0]
+        names = list(self.params_model.model_fields)
+        if len(values) > len(names):
+            problem = f"Too many arguments (expected {len(names)}, found {len(values)})"
+            raise InvalidParams(f"invalid params for {self.name}: {problem}",
+                                details=[{"field": "", "message": problem}])
+        return dict(zip(names, values, strict=False))
+
     def describe(self) -> dict[str, Any]:
         return {
             "name": self.name,

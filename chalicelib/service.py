@@ -34,7 +34,7 @@ from chalicelib.retention import retention_deadline, stop_deadline
 from chalicelib.states import JobState
 from chalicelib.store import DuplicateJob, JobStore, LockHeld
 from chalicelib.transfers import Transfers
-from chalicelib.uploads import IncomingFile, upload_pending
+from chalicelib.uploads import IncomingFiles, upload_pending
 
 # Idempotent submits derive the job id from (tenant, user, key): the job's
 # own conditional put is then the dedup, with no extra item and no extra
@@ -98,11 +98,11 @@ class JobService:
 
     def submit(
         self, request: SubmitRequest, caller: Caller, idempotency_key: str | None = None,
-        incoming: IncomingFile | None = None,
+        incoming: IncomingFiles | None = None,
     ) -> Submission:
-        """Create and start a job. `incoming`: the file that came with the
-        request (POST /_upload); it is stored before the job exists, and only
-        once everything else has been checked."""
+        """Create and start a job. `incoming`: the files that came with the
+        request (POST /_upload); they are stored before the job exists, and
+        only once everything else has been checked."""
         method = self._methods.get(request.method)
         params = method.parse_params(request.params)
         uploaded = incoming.info() if incoming else None
@@ -255,7 +255,8 @@ class JobService:
         token = None
         if request.download is not None:
             download, token = self._downloads.new(
-                request.download.filename, self._downloads.window(method.download_window))
+                request.download.filename, self._downloads.window(method.download_window),
+                request.download.buffered)
             fields["download"] = download
             fields["download_token_hash"] = download_links.token_hash(token)
         if uploaded is not None:
@@ -309,7 +310,7 @@ def _request_hash(method: str, arguments: dict[str, Any], request: SubmitRequest
          "children_timeout": request.children_timeout,
          "download": request.model_dump(mode="json")["download"],
          "upload": request.model_dump(mode="json")["upload"],
-         "uploaded": uploaded.sha256 if uploaded else None},
+         "uploaded": uploaded.fingerprint() if uploaded else None},
         sort_keys=True, separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()

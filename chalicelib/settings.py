@@ -10,6 +10,8 @@ DAY = 24 * 3600
 # A job's S3 objects are removed by the bucket's lifecycle rule after 8 days
 # (infra/template.yaml): no job may be kept longer than its objects.
 MAX_RETENTION_SECONDS = 7 * DAY
+# Base64 makes 4 bytes of 3: 4 MiB inline becomes 5.6 MB, under Lambda's 6 MB answer.
+MAX_INLINE_DOWNLOAD_BYTES = 4 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,10 @@ class Settings:
     # The presigned GET a download redirects to lives only seconds: the
     # client follows the redirect at once, and nobody can replay it later.
     download_url_seconds: int = 10
+    # A file up to this size is answered inline (200 and its bytes) to a client
+    # that takes binary, for clients that do not follow redirects (TrueNAS's):
+    # base64 of 4 MiB stays under Lambda's 6 MB answer. Bigger: the redirect.
+    download_inline_bytes: int = MAX_INLINE_DOWNLOAD_BYTES
     # A presigned PUT (S3 direct upload) is valid this long unless the request
     # says otherwise; a PUT begun just before it expires may land this much later.
     upload_url_seconds: int = 3600
@@ -60,6 +66,9 @@ class Settings:
             if not 0 <= getattr(self, name) <= MAX_RETENTION_SECONDS:
                 raise RuntimeError(f"{name} must be 0 to {MAX_RETENTION_SECONDS} seconds "
                                    "(the bucket's lifecycle removes a job's files after 8 days)")
+        if not 0 <= self.download_inline_bytes <= MAX_INLINE_DOWNLOAD_BYTES:
+            raise RuntimeError(f"download_inline_bytes must be 0 to {MAX_INLINE_DOWNLOAD_BYTES} "
+                               "(base64 of more would not fit Lambda's 6 MB answer)")
 
     @classmethod
     def from_env(cls) -> Settings:
@@ -80,6 +89,8 @@ class Settings:
             inline_result_bytes=int(os.environ.get("JOBS_INLINE_RESULT_BYTES", 16 * 1024)),
             download_window_seconds=int(os.environ.get("JOBS_DOWNLOAD_WINDOW_SECONDS", 60)),
             download_url_seconds=int(os.environ.get("JOBS_DOWNLOAD_URL_SECONDS", 10)),
+            download_inline_bytes=int(os.environ.get("JOBS_DOWNLOAD_INLINE_BYTES",
+                                                     4 * 1024 * 1024)),
             upload_url_seconds=int(os.environ.get("JOBS_UPLOAD_URL_SECONDS", 3600)),
             upload_grace_seconds=int(os.environ.get("JOBS_UPLOAD_GRACE_SECONDS", 300)),
             upload_max_bytes=int(os.environ.get("JOBS_UPLOAD_MAX_BYTES", 4 * 1024 * 1024)),

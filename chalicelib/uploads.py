@@ -2,8 +2,10 @@
 
 Two ways in, one key (jobs/{id}/upload):
 
-- small, TrueNAS style: POST /_upload (multipart `data` then `file`); the
-  API stores the file, then creates and starts the job, which runs at once;
+- small, TrueNAS style: POST /_upload (multipart `data`, then 1 to 5 `file`
+  parts); the API stores the files (the first at jobs/{id}/upload, the
+  others at upload-2 to upload-5), then creates and starts the job, which
+  runs at once;
 - any size, S3 direct: POST /jobs with "upload" answers a presigned PUT that
   S3 accepts once, for exactly the declared size (and SHA-256). The job's
   execution starts at once and waits on a task token (WaitUpload, timing
@@ -18,7 +20,14 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from chalicelib.blobs import Blobs, PresignedPut, upload_job_id, upload_key
+from chalicelib.blobs import (
+    UPLOAD_FILES,
+    Blobs,
+    PresignedPut,
+    upload_job_id,
+    upload_key,
+    upload_keys,
+)
 from chalicelib.errors import TransitionRejected
 from chalicelib.file_waits import park_for_file
 from chalicelib.models import Job, UploadInfo, UploadRequest, UploadState
@@ -30,6 +39,7 @@ from chalicelib.workflow import Workflow
 
 log = logging.getLogger("jobapi.uploads")
 UPLOAD_EXPIRED = "the upload did not arrive before its URL expired"
+MAX_UPLOADED_FILES = UPLOAD_FILES  # TrueNAS's limit for one POST /_upload
 
 
 @dataclass(frozen=True)
@@ -40,11 +50,30 @@ class IncomingFile:
     content_type: str
     body: bytes
 
+    def received(self) -> UploadInfo.ReceivedFile:
+        return UploadInfo.ReceivedFile(filename=self.filename, size=len(self.body),
+                                       content_type=self.content_type,
+                                       sha256=hashlib.sha256(self.body).hexdigest())
+
+
+@dataclass(frozen=True)
+class IncomingFiles:
+    """The 1 to MAX_UPLOADED_FILES files that came with a request, in order."""
+
+    files: tuple[IncomingFile, ...]
+
+    def __post_init__(self) -> None:
+        if not 1 <= len(self.files) <= MAX_UPLOADED_FILES:
+            raise ValueError(f"1 to {MAX_UPLOADED_FILES} files, not {len(self.files)}")
+
     def info(self) -> UploadInfo:
-        return UploadInfo(filename=self.filename, size=len(self.body),
-                          content_type=self.content_type,
-                          sha256=hashlib.sha256(self.body).hexdigest(),
-                          state=UploadState.RECEIVED, verified=True)
+        """The upload as the record keeps it: the first file, and all of them."""
+        received = [incoming.received() for incoming in self.files]
+        first = received[0]
+        return UploadInfo(filename=first.filename, size=first.size,
+                          content_type=first.content_type, sha256=first.sha256,
+                          state=UploadState.RECEIVED, verified=True,
+                          count=len(received), files=received)
 
 
 class WaitForUpload(Exception):
@@ -80,14 +109,32 @@ class Uploads:
         return self._blobs.presigned_put(upload_key(job.id), job.upload.size,
                                          job.upload.content_type, job.upload.sha256, seconds)
 
-    def store_small(self, job_id: str, incoming: IncomingFile) -> bool:
-        """Store a file that came with its request, before its job exists.
-        False if the job has one already (a replayed submit): never overwrite."""
-        return self._blobs.put_bytes(upload_key(job_id), incoming.body, incoming.content_type,
-                                     if_absent=True)
+    def store_small(self, job_id: str, incoming: IncomingFiles) -> bool:
+        """Store the files that came with their request, before their job
+        exists, in order. False if the job has them already (a replayed
+        submit): never overwrite. A put that fails deletes the files this call
+        stored (the job will not exist); should that fail too, they lie under
+        the job's prefix, where a retry or the bucket's lifecycle finds them."""
+        fresh: list[str] = []
+        try:
+            for number, file in enumerate(incoming.files, start=1):
+                key = upload_key(job_id, number)
+                if self._blobs.put_bytes(key, file.body, file.content_type, if_absent=True):
+                    fresh.append(key)
+        except Exception:
+            self._forget(fresh)
+            raise
+        return len(fresh) == len(incoming.files)
+
+    def _forget(self, keys: list[str]) -> None:
+        try:
+            self._blobs.delete_many(keys)
+        except Exception:
+            log.warning("could not delete %d uploaded files of a job never created",
+                        len(keys), exc_info=True)
 
     def discard(self, job_id: str) -> None:
-        self._blobs.delete(upload_key(job_id))
+        self._blobs.delete_many(upload_keys(job_id))
 
     def park(self, job_id: str, token: str) -> TaskResult:
         """The WaitUpload task (ended at once if the file has landed already)."""

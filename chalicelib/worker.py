@@ -142,6 +142,10 @@ class Worker:
                              error=f"{job.method} returned without writing its output file")
             return TaskResult(job.id, self._finish(job, failed), ran=True)
         assert job.download is not None
+        if job.download.buffered:  # ends now; the file waits for its download
+            ready = self._downloads.ready_buffered(job, writer)
+            return TaskResult(job.id, self._finish(job, outcome.model_copy(
+                update={"download": ready})), ran=True)
         now = self._clock()
         expires_at = retention_deadline(job, self._methods, self._settings, now) + \
             job.download.window_seconds

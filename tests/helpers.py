@@ -147,3 +147,11 @@ def state_machine_with_run_timeout(aws: Provisioned, seconds: int) -> str:
         definition=json.dumps(definition).replace("${WorkerArn}", worker_arn),
     )
     return str(created["stateMachineArn"])
+
+
+def job_records(dynamodb: Any, table_name: str) -> int:
+    """How many job records the jobs table holds: items with a method (a
+    lock or a tenant's counter of job numbers shares the table)."""
+    return int(dynamodb.scan(TableName=table_name, Select="COUNT",
+                             FilterExpression="attribute_exists(#m)",
+                             ExpressionAttributeNames={"#m": "method"})["Count"])

@@ -42,7 +42,9 @@ class Delivery:
     view: dict[str, Any]  # the job as this watcher may see it
 
 
-Renderer = Callable[[Delivery], str]
+# A face's rendering of one delivery; None sends nothing (a `once`
+# subscription waits for the job's end).
+Renderer = Callable[[Delivery], str | None]
 
 
 @dataclass
@@ -95,16 +97,29 @@ class EventDelivery:
             if tenant not in subscriptions:
                 subscriptions[tenant] = self._table.subscriptions_of(tenant)
                 report.subscription_reads += 1
-            for subscription in subscriptions[tenant]:
-                delivery = _delivery(event, subscription)
-                render = renderers.get(subscription.face)
-                if delivery is None:
+            for subscription in list(subscriptions[tenant]):
+                text = self._rendered(event, subscription, renderers)
+                if text is None:
                     continue
-                if render is None:
-                    log.error("no renderer for face %r", subscription.face)
-                    continue
-                outbox.setdefault(subscription.connection_id, []).append(render(delivery))
+                if subscription.once:  # sent by whoever ends it, and never again
+                    subscriptions[tenant].remove(subscription)
+                    if not self._table.delete_subscription(subscription.key,
+                                                           subscription.connection_id):
+                        continue
+                outbox.setdefault(subscription.connection_id, []).append(text)
         return outbox
+
+    @staticmethod
+    def _rendered(event: JobEvent, subscription: Subscription,
+                  renderers: Mapping[str, Renderer]) -> str | None:
+        delivery = _delivery(event, subscription)
+        if delivery is None:
+            return None
+        render = renderers.get(subscription.face)
+        if render is None:
+            log.error("no renderer for face %r", subscription.face)
+            return None
+        return render(delivery)
 
     def _send_in_order(self, messages: tuple[str, list[str]]) -> tuple[str, int, bool]:
         """(connection, messages sent, whether it is gone): the first failed

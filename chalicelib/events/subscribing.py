@@ -9,7 +9,6 @@ event follows, or both (the revision tells the copies apart).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
@@ -62,10 +61,11 @@ class Subscribing:
         return self._table.connection(connection_id)
 
     def subscribe(self, connection: Connection, subscription_id: str, query: ListQuery,
-                  filters: list[object]) -> Subscription:
+                  filters: list[object], once: bool = False) -> Subscription:
         """Stores the subscription: from now on, events for the jobs `query`
         matches reach the connection. `filters` is the query's filter list as
-        the client wrote it (shorthands folded in), kept to match events."""
+        the client wrote it (shorthands folded in), kept to match events.
+        `once`: it ends with the first message its face renders for it."""
         caller = _authenticated(connection)
         if len(connection.subscription_keys) >= MAX_SUBSCRIPTIONS:
             raise BadRequest(f"a connection holds at most {MAX_SUBSCRIPTIONS} subscriptions")
@@ -76,7 +76,7 @@ class Subscribing:
             raise Forbidden("this subscription asks for jobs you may not see")
         subscription = Subscription(connection.connection_id, subscription_id, connection.face,
                                     caller, narrowed[1].tenant_id, filters,
-                                    query.include_transient)
+                                    query.include_transient, once)
         try:
             self._table.put_subscription(subscription, self._clock())
         except ConnectionGone:  # closed (or expired) since this message was read
@@ -91,9 +91,14 @@ class Subscribing:
         key = _held(connection, subscription_id)
         if key is None:
             return False
-        with contextlib.suppress(ConnectionGone):  # its end removed the rest
-            self._table.delete_subscription(key, connection.connection_id)
+        self._table.delete_subscription(key, connection.connection_id)
         return True
+
+    def claim(self, subscription: Subscription) -> bool:
+        """Ends a `once` subscription; True for the one caller that ended it,
+        who alone sends its message (the event function and the call that
+        found the job already ended may both try)."""
+        return self._table.delete_subscription(subscription.key, subscription.connection_id)
 
     def disconnect(self, connection_id: str) -> None:
         connection = self._table.connection(connection_id)

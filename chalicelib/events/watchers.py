@@ -18,6 +18,7 @@ number of jobs.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -49,6 +50,9 @@ class Subscription:
     tenant_id: str  # the tenant whose jobs it watches
     filters: list[Any]  # GET /jobs query-filters, shorthands folded in
     include_transient: bool = False
+    # Ends with the first message its face renders for it (the answer to a
+    # call that waits for a job's end): delivered once, however many try.
+    once: bool = False
 
     @property
     def key(self) -> tuple[str, str]:
@@ -114,6 +118,7 @@ class WatcherTable:
                 "face": {"S": subscription.face},
                 "filters": {"S": json.dumps(subscription.filters, separators=(",", ":"))},
                 "include_transient": {"BOOL": subscription.include_transient},
+                "once": {"BOOL": subscription.once},
                 "expires_at": {"N": str(int(now) + CONNECTION_SECONDS)},
                 **_caller_attributes(subscription.caller)}
         # Listed on its connection first (so that the connection's end removes
@@ -123,12 +128,16 @@ class WatcherTable:
         with translated(WATCHERS):
             self._client.put_item(TableName=self._table, Item=item)
 
-    def delete_subscription(self, subscription_key: tuple[str, str], connection_id: str) -> None:
+    def delete_subscription(self, subscription_key: tuple[str, str], connection_id: str) -> bool:
+        """Removes a subscription; True for the one call that removed it (of
+        any number at once: a `once` subscription's message is sent by it)."""
         pk, sk = subscription_key
         with translated(WATCHERS):
-            self._client.delete_item(TableName=self._table,
-                                     Key={"pk": {"S": pk}, "sk": {"S": sk}})
-        self._list_on_connection("DELETE", connection_id, subscription_key)
+            answer = self._client.delete_item(TableName=self._table, ReturnValues="ALL_OLD",
+                                              Key={"pk": {"S": pk}, "sk": {"S": sk}})
+        with contextlib.suppress(ConnectionGone):  # its end removed the rest
+            self._list_on_connection("DELETE", connection_id, subscription_key)
+        return "Attributes" in answer
 
     def _list_on_connection(self, action: str, connection_id: str,
                             subscription_key: tuple[str, str]) -> None:
@@ -198,4 +207,5 @@ def _subscription(item: dict[str, Any], tenant_id: str) -> Subscription:
                         subscription_id=item["subscription_id"]["S"],
                         face=item["face"]["S"], caller=_caller(item), tenant_id=tenant_id,
                         filters=json.loads(item["filters"]["S"]),
-                        include_transient=item.get("include_transient", {}).get("BOOL", False))
+                        include_transient=item.get("include_transient", {}).get("BOOL", False),
+                        once=item.get("once", {}).get("BOOL", False))

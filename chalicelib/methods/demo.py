@@ -185,15 +185,22 @@ class ChecksumParams(BaseModel):
 
 @job_method("demo.checksum", params=ChecksumParams, reads_file=True)
 def checksum(ctx: JobContext, params: ChecksumParams) -> dict[str, Any]:
-    """Reads the uploaded file (POST /_upload, or "upload" and a PUT) and
-    returns its SHA-256 and size."""
-    upload = ctx.upload
-    digest = hashlib.sha256()
-    size = 0
-    with upload.open() as stream:
-        for piece in iter(lambda: stream.read(EXPORT_CHUNK), b""):
-            digest.update(piece)
-            size += len(piece)
-            ctx.set_progress(100 * size // max(1, upload.size), f"{size} bytes read")
-    ctx.log.info("read %s: %d bytes", upload.filename, size)
-    return {"filename": upload.filename, "size": size, "sha256": digest.hexdigest()}
+    """Reads the uploaded files (POST /_upload, up to 5, or "upload" and a
+    PUT) and returns the SHA-256 and size of the first, and with several,
+    `files`: every file's, in order."""
+    uploads = ctx.uploads
+    total = max(1, sum(upload.size for upload in uploads))
+    done = 0
+    sums = []
+    for upload in uploads:
+        digest = hashlib.sha256()
+        size = 0
+        with upload.open() as stream:
+            for piece in iter(lambda: stream.read(EXPORT_CHUNK), b""):
+                digest.update(piece)
+                size += len(piece)
+                ctx.set_progress(100 * (done + size) // total, f"{done + size} bytes read")
+        done += size
+        ctx.log.info("read %s: %d bytes", upload.filename, size)
+        sums.append({"filename": upload.filename, "size": size, "sha256": digest.hexdigest()})
+    return {**sums[0], "files": sums} if len(sums) > 1 else sums[0]

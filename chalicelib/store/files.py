@@ -53,6 +53,20 @@ class Files(Table):
                      f"{update.name('download_token_hash')} = {update.value({'S': token_hash})}")
         return self._apply(job_id, update, condition)
 
+    def claim_buffered_download(self, job_id: str, token_hash: str, now: str) -> Job:
+        """The one download of a buffered file, its job SUCCESS already:
+        READY -> CLAIMED on the token's hash, while it is still offered."""
+        update = Update()
+        download = update.name("download")
+        download_state = f"{download}.{update.name('state')}"
+        update.set_path(download_state, {"S": DownloadState.CLAIMED})
+        condition = (update.state_in([JobState.SUCCESS]) + f" AND {download_state} = "
+                     f"{update.value({'S': DownloadState.READY})} AND "
+                     f"{update.name('download_token_hash')} = {update.value({'S': token_hash})}"
+                     f" AND {download}.{update.name('available_until')} > "
+                     f"{update.value({'S': now})}")
+        return self._apply(job_id, update, condition)
+
     def rotate_download_token(self, job_id: str, token_hash: str) -> None:
         """A replayed submit gets a new link; the old one stops working. Only
         while the file has not been downloaded."""

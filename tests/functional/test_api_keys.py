@@ -271,7 +271,7 @@ def test_upload_takes_a_token_in_the_query_and_refuses_as_the_authorizer_does(
     by_header = upload("", {"Authorization": f"Bearer {token_for('acme', 'ann', ())}"})
 
     assert accepted.status_code == 202, accepted.body
-    job_id = json.loads(accepted.body)["job_id"]
+    job_id = json.loads(accepted.body)["id"]
     assert as_user(client).wait_for(job_id)["state"] == "SUCCESS"
     assert (replayed.status_code, json.loads(replayed.body)) == (403, REFUSED)
     assert missing.status_code == 401

@@ -12,7 +12,7 @@ from chalicelib.faces.native.requests import MAX_BODY_BYTES
 from chalicelib.wiring import services
 from local.provision import Provisioned
 from tests.functional.test_uploads import multipart, stored
-from tests.helpers import CallRecorder, JobsClient
+from tests.helpers import CallRecorder, JobsClient, job_records
 
 
 def assert_error(answer, status: int, code: str) -> dict:  # type: ignore[no-untyped-def]
@@ -25,11 +25,13 @@ def assert_error(answer, status: int, code: str) -> dict:  # type: ignore[no-unt
 
 
 def assert_nothing_created(aws: Provisioned) -> None:
-    table = boto3.client("dynamodb").scan(TableName=aws.table_name, Select="COUNT")
+    # Job records only: a refused job may have used a number of the process's
+    # block, whose counter item shares the table (chalicelib.numbering).
+    records = job_records(boto3.client("dynamodb"), aws.table_name)
     executions = boto3.client("stepfunctions").list_executions(
         stateMachineArn=aws.state_machine_arn
     )
-    assert table["Count"] == 0
+    assert records == 0
     assert executions["executions"] == []
 
 
@@ -222,7 +224,7 @@ def test_non_ascii_params_in_an_upload_are_stored(jobs: JobsClient) -> None:
                       ensure_ascii=False)
 
     answer = upload(jobs, data)
-    job = jobs.wait_for(answer.body["job_id"])
+    job = jobs.wait_for(answer.body["id"])
 
     assert answer.status == 202, answer.body
     assert job["state"] == "SUCCESS" and job["description"] == "é" * 1000, job

@@ -7,6 +7,8 @@ import threading
 from datetime import datetime
 from typing import Any
 
+from chalice.test import Client
+
 import app as job_app
 from chalicelib import wiring
 from chalicelib.numbering import BLOCK
@@ -158,3 +160,24 @@ def test_a_cold_api_makes_only_the_clients_its_first_request_uses(
     assert after_get == ["dynamodb"]
     assert after_post == ["dynamodb", "stepfunctions"]
     assert jobs.wait_for(second)["state"] == "SUCCESS"
+
+
+def test_an_inline_download_is_a_read_a_get_object_a_claim_and_a_wake(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    job = jobs.submit("demo.export", {"size": 1000},
+                      download={"filename": "x.bin"}).body
+    dynamodb = services().clients.dynamodb
+    wait_until(lambda: dynamodb.get_item(TableName=aws.table_name,
+                                         Key={"id": {"S": job["id"]}})["Item"],
+               lambda item: "wait_token" in item)  # the execution waits for the claim
+    calls = recorder()
+
+    answer = client.http.request("GET", job["download_url"], headers={"Accept": "*/*"})
+    download_calls = calls.in_main_thread()
+
+    assert answer.status_code == 200 and len(answer.body) == 1000
+    # The record (the token checked before any byte is read), the bytes, the
+    # one conditional write, and the wake of the waiting execution.
+    assert download_calls == ["GetItem", "GetObject", "UpdateItem", "SendTaskSuccess"]
+    assert jobs.wait_for(job["id"])["state"] == "SUCCESS"

@@ -13,7 +13,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
+from botocore.exceptions import ClientError
+from chalice.test import Client, HTTPResponse
 
+from chalicelib import wiring
 from chalicelib.blobs import output_key
 from chalicelib.methods.demo import export_bytes
 from chalicelib.wiring import services
@@ -21,9 +24,16 @@ from local.provision import Provisioned
 from tests.helpers import JobsClient, wait_until
 
 
+def fetch(client: Client, link: str, accept: str | None = "*/*") -> HTTPResponse:
+    """GET a download link as a client that takes binary (Accept: */*, as
+    requests, aiohttp and curl send), raw: the body as bytes."""
+    headers = {"Accept": accept} if accept else {}
+    return client.http.request("GET", link, headers=headers)
+
+
 def export(jobs: JobsClient, size: int = 3000, seed: str = "s", **extra: Any) -> dict[str, Any]:
-    answer = jobs.submit("demo.export", {"size": size, "seed": seed},
-                         download={"filename": "export.bin"}, **extra)
+    extra.setdefault("download", {"filename": "export.bin"})
+    answer = jobs.submit("demo.export", {"size": size, "seed": seed}, **extra)
     assert answer.status == 202, answer.body
     return dict(answer.body)
 
@@ -51,7 +61,8 @@ def test_a_file_is_downloaded_once_through_a_short_lived_presigned_url(
     assert done["download"] == {
         "filename": "export.bin", "state": "CLAIMED", "size": 3000,
         "sha256": hashlib.sha256(fetched.content).hexdigest(),
-        "window_seconds": services().settings.download_window_seconds}
+        "window_seconds": services().settings.download_window_seconds,
+        "buffered": False, "available_until": None}
     assert done["result"] == {"bytes": 3000, "sha256": done["download"]["sha256"]}
 
 
@@ -84,25 +95,30 @@ def test_before_the_file_is_ready_the_link_answers_202_with_retry_after(
     assert early.body["state"] in ("WAITING", "RUNNING")
 
 
-def test_a_wrong_or_missing_token_answers_404_and_says_nothing_about_the_job(
-    jobs: JobsClient, aws: Provisioned
+@pytest.mark.parametrize("accept", [None, "*/*"], ids=["redirect", "inline"])
+def test_a_wrong_or_missing_token_answers_401_and_says_nothing_about_the_job(
+    jobs: JobsClient, client: Client, aws: Provisioned, accept: str | None
 ) -> None:
     job = export(jobs)
     wrong = "A" * 43
     unknown_job = "00000000-0000-4000-8000-000000000000"
+    headers = {"Accept": accept} if accept else {}
 
     answers = [
-        jobs.request("GET", f"/_download/{job['id']}?auth_token={wrong}&wait=0"),
-        jobs.request("GET", f"/_download/{job['id']}?wait=0"),
-        jobs.request("GET", f"/_download/{job['id']}?auth_token=short&wait=0"),
-        jobs.request("GET", f"/_download/{unknown_job}?auth_token={wrong}&wait=0"),
+        jobs.request("GET", f"/_download/{job['id']}?auth_token={wrong}&wait=0", headers=headers),
+        jobs.request("GET", f"/_download/{job['id']}?wait=0", headers=headers),
+        jobs.request("GET", f"/_download/{job['id']}?auth_token=short&wait=0", headers=headers),
     ]
-    right = jobs.request("GET", job["download_url"])
+    unknown = jobs.request("GET", f"/_download/{unknown_job}?auth_token={wrong}&wait=0",
+                           headers=headers)
+    right = fetch(client, job["download_url"], accept)
 
-    assert [a.status for a in answers] == [404, 404, 404, 404]
+    # As TrueNAS: 401 for a missing or wrong token, 404 for an unknown job.
+    assert [a.status for a in answers] == [401, 401, 401]
     assert len({str(a.body) for a in answers}) == 1  # the same answer for every guess
     assert job["id"] not in str(answers[0].body)
-    assert right.status == 302  # the wrong guesses used nothing up
+    assert unknown.status == 404 and job["id"] not in str(unknown.body)
+    assert right.status_code == (302 if accept is None else 200)  # nothing was used up
 
 
 def test_a_file_not_claimed_within_its_window_is_deleted_and_the_job_aborted(
@@ -225,7 +241,7 @@ def test_a_replayed_submit_gets_a_new_link_and_the_old_one_stops_working(
 
     assert replay.status == 200 and replay.body["id"] == first.body["id"]
     assert replay.body["download_url"] != first.body["download_url"]
-    assert old.status == 404
+    assert old.status == 401
     assert new.status == 302
 
 
@@ -248,3 +264,171 @@ def test_cancelling_a_job_whose_file_waits_deletes_the_file_and_ends_the_wait(
     assert s3.list_objects_v2(Bucket=aws.bucket_name,
                               Prefix=output_key(job["id"])).get("KeyCount", 0) == 0
     assert execution == "SUCCEEDED"  # the wait ended at once, not at its window
+
+
+# Inline downloads (issue 18): clients that do not follow redirects (TrueNAS's).
+
+
+def test_a_small_file_is_answered_inline_once_to_a_client_that_takes_binary(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    job = export(jobs, size=3000, seed="inline")
+
+    first = fetch(client, job["download_url"])  # waits for the file (long poll)
+    again = fetch(client, job["download_url"])
+
+    assert first.status_code == 200
+    assert first.body == b"".join(export_bytes(3000, "inline"))
+    assert first.headers["Content-Type"] == "application/octet-stream"
+    assert first.headers["Content-Disposition"].startswith('attachment; filename="export.bin"')
+    assert first.headers["Cache-Control"] == "no-store"
+    assert again.status_code == 410
+    assert "used already" in json.loads(again.body)["error"]["message"]
+    done = jobs.wait_for(job["id"])
+    assert done["state"] == "SUCCESS" and done["download"]["state"] == "CLAIMED"
+    assert done["download"]["sha256"] == hashlib.sha256(first.body).hexdigest()
+
+
+def test_the_inline_answer_is_base64_for_api_gateway_and_bytes_for_the_client(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    """What the Lambda returns to API Gateway: the body base64 with
+    isBase64Encoded, which API Gateway decodes for a client whose Accept
+    names a binary type (app.api.binary_types)."""
+    import base64
+
+    from chalice.local import LambdaContext, LambdaEventConverter, RouteMatcher
+
+    import app as job_app
+
+    job = export(jobs, size=4096, seed="b64")
+    wait_until(lambda: jobs.get(job["id"]).body,
+               lambda j: j["download"]["state"] == "READY", timeout=30)
+    converter = LambdaEventConverter(RouteMatcher(list(job_app.app.routes)),
+                                     job_app.app.api.binary_types)
+    event = converter.create_lambda_event("GET", job["download_url"], {"Accept": "*/*"})
+    context = LambdaContext("api_handler", 512, max_runtime_ms=30_000)
+
+    answer = job_app.app(event, context)
+
+    assert answer["statusCode"] == 200 and answer["isBase64Encoded"] is True
+    assert base64.b64decode(answer["body"]) == b"".join(export_bytes(4096, "b64"))
+
+
+def test_a_client_that_takes_no_binary_is_redirected_and_loses_nothing(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    """Chalice refuses (400) a binary answer to a request whose Accept names
+    no binary type: such a client gets the redirect, decided before the claim."""
+    job = export(jobs, size=100)
+
+    answer = fetch(client, job["download_url"], accept="application/json")
+
+    assert answer.status_code == 302 and answer.headers["Location"]
+    assert jobs.wait_for(job["id"])["download"]["state"] == "CLAIMED"
+
+
+def test_a_file_over_the_inline_limit_is_redirected(
+    jobs: JobsClient, client: Client, aws: Provisioned, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("JOBS_DOWNLOAD_INLINE_BYTES", "2048")
+    wiring.reset()
+    small, big = export(jobs, size=2048, seed="a"), export(jobs, size=2049, seed="b")
+
+    at_limit = fetch(client, small["download_url"])
+    over = fetch(client, big["download_url"])
+    fetched = requests.get(over.headers["Location"], timeout=10)
+
+    assert at_limit.status_code == 200 and len(at_limit.body) == 2048
+    assert over.status_code == 302 and over.headers["Cache-Control"] == "no-store"
+    assert fetched.content == b"".join(export_bytes(2049, "b"))
+
+
+def test_an_s3_failure_before_the_claim_leaves_the_download_claimable(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    job = export(jobs, size=500, seed="retry")
+    wait_until(lambda: jobs.get(job["id"]).body,
+               lambda j: j["download"]["state"] == "READY", timeout=30)
+    s3 = services().clients.s3
+
+    def slow_down(**_: Any) -> Any:
+        raise ClientError({"Error": {"Code": "SlowDown", "Message": "reduce your rate"}},
+                          "GetObject")
+
+    s3.meta.events.register_first("before-call.s3.GetObject", slow_down)
+    try:
+        failed = fetch(client, job["download_url"])
+    finally:
+        s3.meta.events.unregister("before-call.s3.GetObject", slow_down)
+    between = jobs.get(job["id"]).body
+    retried = fetch(client, job["download_url"])
+
+    assert failed.status_code == 503 and "Retry-After" in failed.headers
+    assert between["state"] == "RUNNING" and between["download"]["state"] == "READY"
+    assert retried.status_code == 200
+    assert retried.body == b"".join(export_bytes(500, "retry"))
+
+
+def test_twenty_simultaneous_inline_fetches_give_the_bytes_exactly_once(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    job = export(jobs, size=1000, seed="race")
+    wait_until(lambda: jobs.get(job["id"]).body,
+               lambda j: j["download"]["state"] == "READY", timeout=30)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        answers = list(pool.map(lambda _: fetch(client, job["download_url"]), range(20)))
+
+    assert sorted(a.status_code for a in answers) == [200] + [410] * 19
+    [winner] = [a for a in answers if a.status_code == 200]
+    assert winner.body == b"".join(export_bytes(1000, "race"))
+    assert jobs.wait_for(job["id"])["state"] == "SUCCESS"
+
+
+def test_a_buffered_file_is_written_the_job_ends_and_the_file_is_fetched_once_after(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    """TrueNAS's core.download with buffered true: the client waits for the
+    job, then fetches its file (inline here, or through the redirect)."""
+    small = export(jobs, size=3000, seed="buf", download={"filename": "b.bin",
+                                                          "buffered": True})
+    big = export(jobs, size=5000, seed="buf2", download={"filename": "c.bin",
+                                                         "buffered": True})
+
+    ended = jobs.wait_for(small["id"])  # ends with nobody fetching
+    first = fetch(client, small["download_url"])
+    again = fetch(client, small["download_url"])
+    jobs.wait_for(big["id"])
+    redirected = fetch(client, big["download_url"], accept="application/json")
+
+    assert ended["state"] == "SUCCESS" and ended["download"]["state"] == "READY"
+    assert ended["download"]["buffered"] is True and ended["download"]["window_seconds"] == 3600
+    assert ended["result"] == {"bytes": 3000, "sha256": ended["download"]["sha256"]}
+    assert first.status_code == 200 and first.body == b"".join(export_bytes(3000, "buf"))
+    assert again.status_code == 410
+    assert jobs.get(small["id"]).body["download"]["state"] == "CLAIMED"
+    assert jobs.get(small["id"]).body["time_finished"] == ended["time_finished"]
+    assert redirected.status_code == 302
+    assert requests.get(redirected.headers["Location"], timeout=10).content == \
+        b"".join(export_bytes(5000, "buf2"))
+
+
+def test_a_buffered_file_not_fetched_within_its_hour_is_gone(
+    jobs: JobsClient, client: Client, aws: Provisioned
+) -> None:
+    job = export(jobs, size=100, download={"filename": "late.bin", "buffered": True})
+    jobs.wait_for(job["id"])
+    services().clients.dynamodb.update_item(  # its hour passes
+        TableName=aws.table_name, Key={"id": {"S": job["id"]}},
+        UpdateExpression="SET #d.#u = :past",
+        ExpressionAttributeNames={"#d": "download", "#u": "available_until"},
+        ExpressionAttributeValues={":past": {"S": "2020-01-01T00:00:00.000Z"}})
+
+    inline = fetch(client, job["download_url"])
+    redirected = fetch(client, job["download_url"], accept="application/json")
+
+    assert inline.status_code == redirected.status_code == 410
+    assert jobs.get(job["id"]).body["download"]["state"] == "READY"  # nobody claimed it

@@ -266,13 +266,17 @@ shaped = st.fixed_dictionaries({"type": st.sampled_from(
     "id": st.text(max_size=70), "query": messages, "snapshot": messages,
     "authorization": st.text(max_size=30)})
 jsonrpc = st.fixed_dictionaries({"jsonrpc": st.sampled_from(["2.0", "1.0", 2]),
-                                 "method": st.sampled_from(["core.ping", "auth.login_ex",
-                                                            "auth.generate_token", "nope", ""])
+                                 "method": st.sampled_from([
+                                     "core.ping", "auth.login_ex", "auth.generate_token",
+                                     "core.get_jobs", "core.subscribe", "core.unsubscribe",
+                                     "core.job_wait", "core.job_abort", "core.download",
+                                     "core.get_methods", "demo.echo",
+                                     "nope", ""])
                                  | st.text(max_size=10)},
                                 optional={"id": messages, "params": messages})
 
 
-@settings(max_examples=40, deadline=None, derandomize=True,
+@settings(max_examples=80, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(first=st.sampled_from(["native", "truenas"]),
        frames=st.lists(messages | shaped | jsonrpc | st.text(max_size=40), min_size=1,

@@ -15,7 +15,7 @@ from local import seam
 from local.provision import Provisioned
 from tests.faults import failing, throttled
 from tests.functional.test_call_budgets import hold_the_worker
-from tests.helpers import JobsClient, sweeper_at, wait_until
+from tests.helpers import JobsClient, job_records, sweeper_at, wait_until
 from tests.methods_for_tests import gate
 
 
@@ -31,7 +31,7 @@ def executions_of(aws: Provisioned, job_id: str) -> int:
 
 
 def records(aws: Provisioned) -> int:
-    return int(clients().dynamodb.scan(TableName=aws.table_name, Select="COUNT")["Count"])
+    return job_records(clients().dynamodb, aws.table_name)
 
 
 def later(seconds: float) -> Any:

@@ -11,11 +11,12 @@ from typing import Any
 
 import boto3
 import requests
+from botocore.exceptions import ClientError
 
 from chalicelib.blobs import upload_key
 from chalicelib.wiring import services
 from local.provision import Provisioned
-from tests.helpers import Answer, JobsClient, wait_until
+from tests.helpers import Answer, JobsClient, job_records, wait_until
 
 
 def multipart(parts: list[tuple[str, Any]]) -> tuple[bytes, str]:
@@ -42,7 +43,7 @@ def stored(aws: Provisioned) -> tuple[int, int]:
     """How many objects and job records exist: bad input must add neither."""
     s3, dynamodb = services().clients.s3, services().clients.dynamodb
     objects = s3.list_objects_v2(Bucket=aws.bucket_name).get("KeyCount", 0)
-    records = dynamodb.scan(TableName=aws.table_name, Select="COUNT")["Count"]
+    records = job_records(dynamodb, aws.table_name)
     return objects, records
 
 
@@ -51,9 +52,10 @@ def test_a_small_upload_starts_a_job_that_reads_the_file(jobs: JobsClient,
     content = bytes(range(256)) * 100
 
     answer = upload(jobs, [data(), file(content)])
-    job = jobs.wait_for(answer.body["job_id"])
+    job = jobs.wait_for(answer.body["id"])
 
-    assert answer.status == 202 and set(answer.body) == {"job_id"}
+    assert answer.status == 202 and set(answer.body) == {"job_id", "id"}
+    assert answer.body["job_id"] == job["number"]  # TrueNAS clients poll it as the job's id
     assert job["state"] == "SUCCESS", job
     assert job["result"] == {"filename": "config.db", "size": len(content),
                              "sha256": hashlib.sha256(content).hexdigest()}
@@ -210,3 +212,109 @@ def test_a_cancel_that_read_the_job_before_it_parked_for_its_upload_ends_the_wai
 
     assert held and cancelled.status == 200 and cancelled.body["state"] == "ABORTED"
     assert status == "SUCCEEDED"  # woken at once, not at the upload's window
+
+
+# Several files in one upload (issue 18): TrueNAS's MAX_UPLOADED_FILES.
+
+
+def test_an_upload_of_five_files_stores_each_and_the_handler_reads_them_in_order(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    contents = [bytes([n]) * (100 * n) for n in range(1, 6)]
+
+    answer = upload(jobs, [data()] + [file(c, f"f{n}.bin") for n, c in enumerate(contents, 1)])
+    job = jobs.wait_for(answer.body["id"])
+    keys = [item["Key"] for item in services().clients.s3.list_objects_v2(
+        Bucket=aws.bucket_name, Prefix=f"jobs/{job['id']}/upload")["Contents"]]
+
+    sums = [{"filename": f"f{n}.bin", "size": len(c), "sha256": hashlib.sha256(c).hexdigest()}
+            for n, c in enumerate(contents, 1)]
+    assert answer.status == 202 and job["state"] == "SUCCESS", job
+    assert job["result"] == {**sums[0], "files": sums}  # the first file's shape, plus all
+    assert sorted(keys) == [upload_key(job["id"], n) for n in range(1, 6)]
+    assert job["upload"]["count"] == 5
+    assert [(f["filename"], f["size"]) for f in job["upload"]["files"]] == \
+        [(s["filename"], s["size"]) for s in sums]
+    assert (job["upload"]["filename"], job["upload"]["size"]) == ("f1.bin", 100)
+
+
+def test_one_file_keeps_the_result_it_always_had(jobs: JobsClient, aws: Provisioned) -> None:
+    answer = upload(jobs, [data(), file(b"one")])
+    job = jobs.wait_for(answer.body["id"])
+
+    assert set(job["result"]) == {"filename", "size", "sha256"}
+    assert job["upload"]["count"] == 1 and len(job["upload"]["files"]) == 1
+
+
+def test_a_sixth_file_or_a_stranger_after_data_is_refused_before_anything_is_stored(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    limit = services().settings.upload_max_bytes
+    before = stored(aws)
+    half = limit // 2 + 1
+
+    six = upload(jobs, [data()] + [file(b"x", f"{n}.bin") for n in range(6)])
+    stranger = upload(jobs, [data(), file(b"x"), ("notes", (None, "hi"))])
+    too_big_together = upload(jobs, [data(), file(b"a" * half), file(b"b" * half)])
+    bad_second_name = upload(jobs, [data(), file(b"x"), file(b"y", "../../etc/passwd")])
+
+    assert six.status == 400
+    assert "too many files: at most 5 file parts" in six.body["error"]["message"]
+    assert stranger.status == 400 and "'notes'" in stranger.body["error"]["message"]
+    assert too_big_together.status == 413
+    assert f"larger than {limit} bytes (all file parts together)" in \
+        too_big_together.body["error"]["message"]
+    assert bad_second_name.status == 400
+    assert "file part 2" in bad_second_name.body["error"]["message"]
+    assert stored(aws) == before
+
+
+def test_a_file_that_fails_to_store_leaves_no_job_and_no_file(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    s3 = services().clients.s3
+    before = stored(aws)
+    puts: list[str] = []
+
+    def third_put_fails(params: dict[str, Any], **_: Any) -> None:
+        puts.append(params["Key"])
+        if len(puts) == 3:
+            raise ClientError({"Error": {"Code": "SlowDown", "Message": "slow down"}},
+                              "PutObject")
+
+    s3.meta.events.register("provide-client-params.s3.PutObject", third_put_fails)
+    try:
+        answer = upload(jobs, [data()] + [file(bytes([n]) * 10, f"{n}") for n in range(4)])
+    finally:
+        s3.meta.events.unregister("provide-client-params.s3.PutObject", third_put_fails)
+
+    assert answer.status == 503  # a retry may succeed
+    assert len(puts) == 3
+    assert stored(aws) == before  # the two stored were deleted; no record was written
+
+
+def test_deleting_a_job_removes_every_file_it_was_sent(jobs: JobsClient,
+                                                       aws: Provisioned) -> None:
+    answer = upload(jobs, [data(), file(b"1"), file(b"2"), file(b"3")])
+    job_id = answer.body["id"]
+    jobs.wait_for(job_id)
+
+    deleted = jobs.request("DELETE", f"/jobs/{job_id}")
+    left = services().clients.s3.list_objects_v2(Bucket=aws.bucket_name,
+                                                 Prefix=f"jobs/{job_id}/")
+
+    assert deleted.status == 200
+    assert left.get("KeyCount", 0) == 0
+
+
+def test_a_replay_with_other_files_is_a_conflict(jobs: JobsClient, aws: Provisioned) -> None:
+    def send(second: bytes) -> Answer:
+        body, content_type = multipart([data(), file(b"same"), file(second)])
+        return jobs.request("POST", "/_upload", raw=body,  # type: ignore[arg-type]
+                            headers={"Content-Type": content_type, "Idempotency-Key": "u-1"})
+
+    first, same, other = send(b"two"), send(b"two"), send(b"else")
+
+    assert first.status == 202 and same.status == 200
+    assert same.body["job_id"] == first.body["job_id"]
+    assert other.status == 409

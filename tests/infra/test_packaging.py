@@ -157,6 +157,17 @@ def test_api_gateways_own_answers_use_the_error_envelope(packaged: dict[str, Any
             "'application/json'"
 
 
+def test_binary_answers_reach_clients_that_accept_anything(packaged: dict[str, Any]) -> None:
+    """API Gateway decodes a base64 answer (an inline /_download) only when
+    the request's first Accept type is a binary media type: TrueNAS clients
+    send `Accept: */*`, so `*/*` must be one (Chalice decodes the base64
+    request bodies this also brings)."""
+    definition = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]
+    binary = definition["x-amazon-apigateway-binary-media-types"]
+
+    assert {"*/*", "application/octet-stream", "multipart/form-data"} <= set(binary)
+
+
 def test_the_authorizer_and_the_api_reach_the_credentials_table_and_no_one_else(
     packaged: dict[str, Any],
 ) -> None:

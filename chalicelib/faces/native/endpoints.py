@@ -13,6 +13,7 @@ from chalicelib.faces.native.children import with_children
 from chalicelib.faces.native.file_params import (
     download_query,
     download_response,
+    inline_limit,
     log_response,
     submission_body,
 )
@@ -41,7 +42,9 @@ def submit_job(request: Request) -> Response:
 @translate_errors
 def download_file(request: Request, job_id: str) -> Response:
     query = download_query(request)
-    return download_response(services().downloads.claim(job_id, query.auth_token, query.wait))
+    inline = inline_limit(request, services().settings.download_inline_bytes)
+    return download_response(services().downloads.claim(job_id, query.auth_token, query.wait,
+                                                         inline))
 
 
 @translate_errors

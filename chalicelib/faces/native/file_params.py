@@ -8,7 +8,7 @@ from chalice import Response
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from chalicelib.downloads import Claimed, NotReady
+from chalicelib.downloads import Claimed, Inline, NotReady
 from chalicelib.faces.native.requests import MAX_WAIT_SECONDS
 from chalicelib.faces.native.responses import json_response
 from chalicelib.service import JobLog, Submission
@@ -17,6 +17,7 @@ from chalicelib.views import job_view
 
 RETRY_AFTER_SECONDS = 2
 NO_STORE = {"Cache-Control": "no-store"}
+BINARY = "application/octet-stream"
 
 
 class DownloadQuery(BaseModel):
@@ -47,7 +48,24 @@ def submission_body(submission: Submission) -> dict[str, Any]:
     return body
 
 
-def download_response(answer: Claimed | NotReady) -> Response:
+def inline_limit(request: Request | None, limit: int) -> int:
+    """How big a file may be answered inline: `limit` when the client takes
+    binary, else 0 (redirect). Chalice refuses a binary answer to a request
+    whose Accept names no binary type (and API Gateway would send it as
+    base64 text): that must be known before the claim, or the file is lost."""
+    headers: Any = (request.headers if request else None) or {}
+    return limit if accepts_binary(headers.get("accept")) else 0
+
+
+def accepts_binary(accept: str | None) -> bool:
+    """Chalice's own test (chalice.app._matches_content_type) for our one binary type."""
+    if not accept:
+        return False
+    ranges = {piece.split(";")[0].strip().lower() for piece in accept.split(",")}
+    return "*/*" in ranges or BINARY in ranges
+
+
+def download_response(answer: Claimed | Inline | NotReady) -> Response:
     if isinstance(answer, NotReady):
         job = answer.job
         return json_response(
@@ -55,8 +73,20 @@ def download_response(answer: Claimed | NotReady) -> Response:
              "progress": job_view(job)["progress"],
              "message": "the file is not ready yet; retry after the Retry-After seconds"},
             202, {"Retry-After": str(RETRY_AFTER_SECONDS), **NO_STORE})
+    if isinstance(answer, Inline):
+        return inline_response(answer)
     # The presigned URL lives seconds; it must not be cached anywhere on the way.
     return Response(body="", status_code=302, headers={"Location": answer.url, **NO_STORE})
+
+
+def inline_response(answer: Inline) -> Response:
+    """The bytes themselves: Chalice base64-encodes a bytes body of a binary
+    type (app.api.binary_types has application/octet-stream) for API Gateway,
+    which decodes it on the way out. Content-Length is the transport's:
+    API Gateway (and the local server) set it from the decoded body, and a
+    second one would make strict clients (aiohttp) refuse the answer."""
+    return Response(body=answer.body, status_code=200, headers={
+        "Content-Type": BINARY, "Content-Disposition": answer.disposition, **NO_STORE})
 
 
 def log_response(answer: JobLog) -> Response:

@@ -22,5 +22,7 @@ def upload_file(request: Request) -> Response:
     submit, incoming = upload_form(request, services().settings.upload_max_bytes)
     submission = services().jobs.submit(submit, caller, idempotency_key(request), incoming)
     status = 202 if submission.created else 200
-    return json_response({"job_id": submission.job.id}, status,
-                         {"Location": f"/jobs/{submission.job.id}"})
+    # job_id is the job's number, as TrueNAS clients need it; id its id here.
+    job = submission.job
+    return json_response({"job_id": job.number, "id": job.id}, status,
+                         {"Location": f"/jobs/{job.id}"})

@@ -9,6 +9,12 @@ utils/limits.py, plugins/auth.py, service/core_service.py).
                      auth.login_ex, auth.login_with_api_key,
                      auth.login_with_token, auth.generate_token,
                      auth.mechanism_choices, auth.me
+    job_methods      jobs: any registered method called by name,
+                     core.get_jobs, core.subscribe, core.job_wait,
+                     core.job_abort, core.download, core.get_methods
+    job_shape        a job as TrueNAS shows it; core.get_jobs's filters as ours
+    notifications    an event as collection_update, or the answer to a call
+                     that waited for its job's end
     endpoints        a message of a TrueNAS connection, from frame to answer
 
 The connection's face is decided by its first message (chalicelib.faces.

@@ -16,7 +16,7 @@ from chalice.app import WebsocketEvent
 
 from chalicelib.errors import BadRequest, Conflict, Forbidden, Gone, JobApiError, NotFound
 from chalicelib.events.watchers import Connection
-from chalicelib.faces.truenas import jsonrpc, session_methods
+from chalicelib.faces.truenas import job_methods, jsonrpc, session_methods
 from chalicelib.faces.truenas.jsonrpc import CallError, InvalidParams, NotAuthenticated
 from chalicelib.wiring import services
 
@@ -45,18 +45,19 @@ def message(event: WebsocketEvent, connection: Connection) -> dict[str, Any]:
             send(connection_id, refused.answer)
         return OK
     answer = answered(connection, request)
-    if request.has_id:
+    if request.has_id and answer is not None:
         send(connection_id, answer)
     return OK
 
 
-def answered(connection: Connection, request: jsonrpc.Request) -> dict[str, Any]:
-    if request.method not in session_methods.METHODS:
+def answered(connection: Connection, request: jsonrpc.Request) -> dict[str, Any] | None:
+    """The answer to a request; None when the event function sends it later."""
+    if request.method not in session_methods.METHODS and not is_job_call(request.method):
         if connection.caller is None:
             return jsonrpc.call_error(request.id, NotAuthenticated())
         return jsonrpc.method_not_found(request.id)
     try:
-        value = session_methods.call(connection, request.method, request.params)
+        value = called(connection, request)
     except CallError as failure:
         return jsonrpc.call_error(request.id, failure)
     except InvalidParams as failure:
@@ -67,7 +68,20 @@ def answered(connection: Connection, request: jsonrpc.Request) -> dict[str, Any]
         log.exception("truenas call %s failed", request.method[:100])
         return jsonrpc.call_error(request.id, CallError(
             "internal error; the call left no trace", errno.EFAULT))
+    if value is job_methods.LATER:
+        return None
     return jsonrpc.result(request.id, value)
+
+
+def is_job_call(name: str) -> bool:
+    return name in job_methods.METHODS or job_methods.is_job_method(name)
+
+
+def called(connection: Connection, request: jsonrpc.Request) -> Any:
+    if request.method in session_methods.METHODS:
+        return session_methods.call(connection, request.method, request.params)
+    return job_methods.call(connection, request.method, request.params, request.id,
+                            request.has_id)
 
 
 def as_call_error(failure: JobApiError) -> CallError:
