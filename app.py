@@ -6,7 +6,9 @@ credential_endpoints), imported on the first request that needs it: the same
 file is every function's handler, and the authorizer, worker, sweeper and
 upload functions never load a face's code (nor the API theirs:
 chalicelib.wiring imports per service). The authorizer
-(chalicelib.faces.auth) is every face's. The WebSocket handlers hand each
+(chalicelib.faces.auth) is every face's. The ArangoDB face's routes
+(/_api/..., also under /_db/{database}/) hand theirs to
+chalicelib.faces.arangodb.job_endpoints. The WebSocket handlers hand each
 message to the face its connection speaks (chalicelib.faces.sockets); the
 stream handler (job_events) delivers job events, each face rendering its own.
 """
@@ -25,6 +27,7 @@ from chalicelib.wiring import authenticator, services
 
 if TYPE_CHECKING:
     from chalicelib.faces import sockets
+    from chalicelib.faces.arangodb import job_endpoints as arangodb_jobs
     from chalicelib.faces.native import (
         credential_endpoints,
         endpoints,
@@ -41,6 +44,7 @@ else:
     credential_endpoints = LazyModule("chalicelib.faces.native.credential_endpoints")
     list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
     upload_endpoints = LazyModule("chalicelib.faces.native.upload_endpoints")
+    arangodb_jobs = LazyModule("chalicelib.faces.arangodb.job_endpoints")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our
@@ -163,6 +167,50 @@ def create_auth_token() -> Response:
            authorizer=credential_auth)
 def cancel_job(job_id: str) -> Response:
     return endpoints.cancel_job(app.current_request, job_id)
+
+
+# The ArangoDB face: its async job manager (chalicelib.faces.arangodb), each
+# route also under /_db/<database>/ as python-arango sends it.
+@app.route("/_api/version", methods=["GET"], authorizer=credential_auth)
+@app.route("/_db/{database}/_api/version", methods=["GET"], authorizer=credential_auth)
+def arangodb_version(database: str | None = None) -> Response:
+    return arangodb_jobs.version(app.current_request, database)
+
+
+@app.route("/_api/job/{job_id}", methods=["GET"], authorizer=credential_auth)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["GET"], authorizer=credential_auth)
+def arangodb_job_status(job_id: str, database: str | None = None) -> Response:
+    return arangodb_jobs.status_or_list(app.current_request, job_id, database)
+
+
+@app.route("/_api/job/{job_id}", methods=["PUT"], content_types=JSON,
+           authorizer=credential_auth)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["PUT"], content_types=JSON,
+           authorizer=credential_auth)
+def arangodb_job_fetch(job_id: str, database: str | None = None) -> Response:
+    return arangodb_jobs.fetch(app.current_request, job_id, database)
+
+
+@app.route("/_api/job/{job_id}", methods=["DELETE"], authorizer=credential_auth)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["DELETE"], authorizer=credential_auth)
+def arangodb_job_delete(job_id: str, database: str | None = None) -> Response:
+    return arangodb_jobs.delete(app.current_request, job_id, database)
+
+
+@app.route("/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON,
+           authorizer=credential_auth)
+@app.route("/_db/{database}/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON,
+           authorizer=credential_auth)
+def arangodb_job_cancel(job_id: str, database: str | None = None) -> Response:
+    return arangodb_jobs.cancel(app.current_request, job_id, database)
+
+
+@app.route("/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON,
+           authorizer=credential_auth)
+@app.route("/_db/{database}/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON,
+           authorizer=credential_auth)
+def arangodb_job_without_id(database: str | None = None) -> Response:
+    return arangodb_jobs.without_id(app.current_request, database)
 
 
 @app.lambda_function(name="worker")

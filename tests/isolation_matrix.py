@@ -188,12 +188,38 @@ def run_matrix(call: Call) -> Matrix:
         for path in ("/methods", "/jobs/schema"):
             assert m.ask(who, "GET", path).status == (REFUSED.get(who) or 200), (who, path)
 
+    check_arangodb(m, secret_job)
     check_writes(m, ann_jobs)
     check_credentials(m)
     check_idempotency_keys(m)
     check_token_replay(m)
     check_raw_result(m, secret_job)
     return m
+
+
+def check_arangodb(m: Matrix, secret_job: str) -> None:
+    """The ArangoDB face (issue 19) names a job by its number within the
+    caller's own tenant (`_system`, or the tenant's id under /_db/): ann's
+    tenant sees it, nobody else finds it, not even a full admin of another
+    tenant, and nobody outside her scope fetches, cancels or deletes it."""
+    number = m.ask("owner", "GET", f"/jobs/{secret_job}").body["number"]
+    sees = SEES_ANNS_JOBS - {"full_admin", "full_admin_key"}
+    for who in m.identities:
+        visible = REFUSED.get(who) or (200 if who in sees else 404)
+        for path in (f"/_api/job/{number}", f"/_db/_system/_api/job/{number}",
+                     f"/_db/{TENANT}/_api/job/{number}"):
+            assert m.ask(who, "GET", path).status == visible, (who, path)
+        done = m.ask(who, "GET", "/_api/job/done")
+        assert done.status == (REFUSED.get(who) or 200), who
+        if who not in REFUSED:
+            assert (str(number) in done.body) == (who in sees), (who, done.text)
+    for who in [*OUTSIDERS, *REFUSED, "full_admin", "full_admin_key"]:
+        for method, path in (("PUT", f"/_api/job/{number}"),
+                             ("PUT", f"/_api/job/{number}/cancel"),
+                             ("DELETE", f"/_api/job/{number}")):
+            assert m.ask(who, method, path).status == expected(who, 404), (who, method, path)
+        assert m.ask(who, "DELETE", "/_api/job/all").status == (REFUSED.get(who) or 200), who
+    assert m.ask("owner", "GET", f"/_api/job/{number}").status == 200
 
 
 def check_writes(m: Matrix, ann_jobs: set[str]) -> None:

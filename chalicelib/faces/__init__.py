@@ -23,7 +23,9 @@ what it does, and every face can use it.
 
 Shared by every face, here: `auth` (the authorizer, and the caller it hands
 to the routes) and `json_input` (the JSON clients send, read strictly).
-The faces: `native/`, the REST API (/jobs, /methods, /_upload, /_download).
+The faces: `native/`, the REST API (/jobs, /methods, /_upload, /_download);
+`truenas/`, JSON-RPC over WebSocket; `arangodb/`, the async job manager
+(/_api/job, /_api/version, also under /_db/<name>/).
 
 Nothing is imported here: app.py imports `auth` on every function's cold path.
 """

@@ -11,7 +11,8 @@ HEAVY = {"pydantic", "pydantic_core", "boto3", "botocore", "jwt"}
 API_ONLY = {"chalicelib.faces.native.endpoints", "chalicelib.listing", "chalicelib.query",
             "chalicelib.views", "chalicelib.faces.native.upload_form",
             "chalicelib.faces.native.requests",  # the REST face's request models
-            "chalicelib.faces.truenas", "chalicelib.faces.native.event_endpoints"}
+            "chalicelib.faces.truenas", "chalicelib.faces.native.event_endpoints",
+            "chalicelib.faces.arangodb"}
 
 
 def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:
