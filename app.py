@@ -8,7 +8,8 @@ upload functions never load a face's code (nor the API theirs:
 chalicelib.wiring imports per service). The authorizer
 (chalicelib.faces.auth) is every face's. The ArangoDB face's routes
 (/_api/..., also under /_db/{database}/) hand theirs to
-chalicelib.faces.arangodb.job_endpoints. The WebSocket handlers hand each
+chalicelib.faces.arangodb.job_endpoints, and its middleware hands a request
+with `x-arango-async` to chalicelib.faces.arangodb.async_requests. The WebSocket handlers hand each
 message to the face its connection speaks (chalicelib.faces.sockets); the
 stream handler (job_events) delivers job events, each face rendering its own.
 """
@@ -17,16 +18,18 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from chalice import AuthResponse, Chalice, Rate, Response
+from chalice import AuthResponse, Rate, Response
 from chalice.app import AuthRequest, DynamoDBEvent, Request, WebsocketEvent
 
 from chalicelib.faces.auth import authorize
 from chalicelib.faces.native.responses import in_envelope
+from chalicelib.faces.threaded_app import ThreadedChalice
 from chalicelib.lazy import LazyModule
 from chalicelib.wiring import authenticator, services
 
 if TYPE_CHECKING:
     from chalicelib.faces import sockets
+    from chalicelib.faces.arangodb import async_requests as arangodb_async
     from chalicelib.faces.arangodb import job_endpoints as arangodb_jobs
     from chalicelib.faces.native import (
         credential_endpoints,
@@ -45,11 +48,12 @@ else:
     list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
     upload_endpoints = LazyModule("chalicelib.faces.native.upload_endpoints")
     arangodb_jobs = LazyModule("chalicelib.faces.arangodb.job_endpoints")
+    arangodb_async = LazyModule("chalicelib.faces.arangodb.async_requests")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our
 # warnings and the raw_result audit lines are INFO and WARNING.
-app = Chalice(app_name="jobapi", configure_logs=False)
+app = ThreadedChalice(app_name="jobapi", configure_logs=False)
 app.experimental_feature_flags.update(["WEBSOCKETS"])
 logging.getLogger("jobapi").setLevel(logging.INFO)
 # API Gateway passes these bodies to Lambda as bytes (base64 on the way).
@@ -58,6 +62,7 @@ app.api.binary_types.append("multipart/form-data")
 # Bodies are parsed as JSON whatever the declared type: `curl -d` sends
 # application/x-www-form-urlencoded by default.
 JSON = ["application/json", "text/plain", "application/x-www-form-urlencoded"]
+ASYNC_HEADER = "x-arango-async"
 
 
 @app.middleware("http")
@@ -66,6 +71,17 @@ def chalice_answers_in_envelope(request: Request, get_response: Callable[[Reques
     # Chalice refuses a body whose type is not in a route's content_types
     # (415) before the route runs: in our error envelope too.
     return in_envelope(get_response(request), request, app.routes)
+
+
+# Registered after the one above, so inside it. `x-arango-async` on any
+# route: the request made a job that replays it (chalicelib.faces.arangodb);
+# without the header, the route answers as ever.
+@app.middleware("http")
+def arangodb_async_requests(request: Request, get_response: Callable[[Request], Response]
+                            ) -> Response:
+    if ASYNC_HEADER not in request.headers:
+        return get_response(request)
+    return arangodb_async.answer(request, get_response, app.routes)
 
 
 # No caching by API Gateway: an expired token is refused at once (the

@@ -68,7 +68,7 @@ class JobFactory:
         """The `index`-th child of `parent`: its id derives from the parent's,
         so a repeated spawn creates nothing twice (nor numbers it twice: the
         record that exists keeps its number)."""
-        method = self._basics.methods.get(spec.method)
+        method = self._basics.methods.submittable(spec.method)
         numbered = {} if number is None else {"number": number}
         return self.new_job(
             method, reveal(method.parse_params(spec.params)), spec,

@@ -79,7 +79,7 @@ class FanOut:
         for index, spec in enumerate(specs):
             path = f"{where}[{index}]"
             try:
-                method = self._basics.methods.get(spec.method)
+                method = self._basics.methods.submittable(spec.method)
                 method.parse_params(spec.params)
                 if method.writes_file or method.reads_file:
                     raise InvalidParams(

@@ -73,6 +73,9 @@ class JobMethod:
     writes_file: bool = False
     reads_file: bool = False
     download_window: int | None = None
+    # Made by the service's faces only (core.http_request carries a caller's
+    # roles): no client submits it, by name or as a sub-job.
+    internal: bool = False
 
     def __post_init__(self) -> None:
         if self.retention_seconds is not None and \
@@ -138,6 +141,7 @@ class MethodRegistry:
         writes_file: bool = False,
         reads_file: bool = False,
         download_window: int | None = None,
+        internal: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler. `lock` maps params to a key: a submit while a job
         with the same key is unfinished joins that job (TrueNAS).
@@ -150,7 +154,8 @@ class MethodRegistry:
         `writes_file=True`: the handler writes a file with `ctx.output()`, which
         its submitter downloads once; `download_window` (seconds, default the
         stage's 60) is how long the file waits for that download.
-        `reads_file=True`: the handler reads the submitter's upload (`ctx.upload`)."""
+        `reads_file=True`: the handler reads the submitter's upload (`ctx.upload`).
+        `internal=True`: only the service's faces make such jobs (`submittable`)."""
 
         def decorate(handler: Handler) -> Handler:
             doc = description if description is not None else (handler.__doc__ or "")
@@ -160,7 +165,7 @@ class MethodRegistry:
                 long_running=long_running, spawns_children=spawns_children or bool(aggregate),
                 aggregate=aggregate, on_child_failure=on_child_failure,
                 children_timeout=children_timeout, writes_file=writes_file,
-                reads_file=reads_file, download_window=download_window,
+                reads_file=reads_file, download_window=download_window, internal=internal,
             ))
             return handler
 
@@ -177,6 +182,11 @@ class MethodRegistry:
                 details={"known_methods": known},
             ) from None
 
+    def submittable(self, name: str) -> JobMethod:
+        """A method a client may submit: an internal one is unknown to them."""
+        method = self.find(name)
+        return self.get("" if method is None or method.internal else name)
+
     def find(self, name: str) -> JobMethod | None:
         return self._methods.get(name)
 
@@ -190,7 +200,7 @@ class MethodRegistry:
         return method.params_model if method is not None else None
 
     def names(self) -> list[str]:
-        return sorted(self._methods)
+        return sorted(name for name, method in self._methods.items() if not method.internal)
 
     def describe(self) -> list[dict[str, Any]]:
         return [self._methods[name].describe() for name in self.names()]

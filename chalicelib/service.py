@@ -98,12 +98,14 @@ class JobService:
 
     def submit(
         self, request: SubmitRequest, caller: Caller, idempotency_key: str | None = None,
-        incoming: IncomingFiles | None = None,
+        incoming: IncomingFiles | None = None, internal: bool = False,
     ) -> Submission:
         """Create and start a job. `incoming`: the files that came with the
         request (POST /_upload); they are stored before the job exists, and
-        only once everything else has been checked."""
-        method = self._methods.get(request.method)
+        only once everything else has been checked. `internal`: a face's own
+        job, of a method no client may submit (registry `internal`)."""
+        method = self._methods.get(request.method) if internal else \
+            self._methods.submittable(request.method)
         params = method.parse_params(request.params)
         uploaded = incoming.info() if incoming else None
         _check_files(method, request, uploaded)

@@ -22,10 +22,12 @@ If a face needs something the service lacks, the service grows it, named for
 what it does, and every face can use it.
 
 Shared by every face, here: `auth` (the authorizer, and the caller it hands
-to the routes) and `json_input` (the JSON clients send, read strictly).
+to the routes), `json_input` (the JSON clients send, read strictly) and
+`threaded_app` (app.py's Chalice, whose current request is per thread).
 The faces: `native/`, the REST API (/jobs, /methods, /_upload, /_download);
 `truenas/`, JSON-RPC over WebSocket; `arangodb/`, the async job manager
-(/_api/job, /_api/version, also under /_db/<name>/).
+(/_api/job, /_api/version, also under /_db/<name>/) and `x-arango-async` on
+any route.
 
 Nothing is imported here: app.py imports `auth` on every function's cold path.
 """

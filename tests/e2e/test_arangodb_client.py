@@ -2,7 +2,8 @@
 python-arango 8.3.7 (from PyPI) against `make run`'s server, with Basic auth
 (any user name, an API key as the password) and with a JWT. Jobs are
 submitted natively (POST /jobs); python-arango's own AsyncJob follows them
-by number, as it follows the jobs of its own async requests."""
+by number, as it follows the jobs of its own async requests; its async
+requests (`begin_async_execution`) are jobs that replay them."""
 
 from __future__ import annotations
 
@@ -164,3 +165,19 @@ def test_python_arango_reads_the_version(basic_db: StandardDatabase,
                                          jwt_db: StandardDatabase) -> None:
     assert basic_db.version() == "0.3.0"
     assert jwt_db.version(details=False) == "0.3.0"
+
+
+@pytest.mark.parametrize("auth", ["basic", "jwt"])
+def test_python_arango_runs_a_request_asynchronously_and_fetches_it_once(
+    basic_db: StandardDatabase, jwt_db: StandardDatabase, auth: str
+) -> None:
+    db = basic_db if auth == "basic" else jwt_db
+    async_db = db.begin_async_execution(return_result=True)
+
+    job = async_db.version()
+
+    assert isinstance(job, AsyncJob)
+    assert done(job).result() == db.version()
+    with pytest.raises(AsyncJobResultError) as fetched:
+        job.result()
+    assert fetched.value.http_code == 404

@@ -8,8 +8,9 @@ as a string.
                    a job's number, `?count=`, `?stamp=`, and the caller
     envelope       the answers: JSON, and every error in ArangoDB's body
                    {"error": true, "errorNum", "errorMessage", "code"}
-    job_endpoints  GET /_api/version, and /_api/job/...: status, fetch once,
-                   cancel, delete, the lists of done and pending jobs
-
-Not yet: `x-arango-async` on every route (a request made into a job).
+    job_endpoints  GET /_api/version, and /_api/job/...: status, fetch once
+                   (a kept response as it was), cancel, delete, the lists of
+                   done and pending jobs
+    async_requests `x-arango-async` on any route: the request made a job of
+                   core.http_request, which replays it in the worker
 """

@@ -3,7 +3,8 @@
     GET    /_api/version            {"server": "jobapi", "version", "license"}
     GET    /_api/job/{id}           200 done, 204 pending, 404 unknown or fetched
     GET    /_api/job/done|pending   ids (strings) of the caller's jobs, newest first
-    PUT    /_api/job/{id}           the stored response, once, with x-arango-async-id;
+    PUT    /_api/job/{id}           the stored response (an x-arango-async request's
+                                    own, as its route gave it), once, with x-arango-async-id;
                                     204 pending, 404 unknown or fetched (neither has it)
     PUT    /_api/job/{id}/cancel    200 {"result": true}; 409 when it cannot be
                                     (finished, or running and not abortable)
@@ -14,6 +15,8 @@ Each also under `/_db/<database>/`. A job's id is its number, in decimal.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from chalice.app import Request, Response
 
@@ -35,6 +38,7 @@ from chalicelib.faces.arangodb.job_params import (
     stamp_of,
 )
 from chalicelib.listing import ListQuery
+from chalicelib.methods.core import response_body
 from chalicelib.models import Job
 from chalicelib.query.filters import parse_filters
 from chalicelib.states import JobState
@@ -43,6 +47,10 @@ from chalicelib.wiring import services
 
 VERSION = "0.3.0"  # CHANGELOG.md's top version (tests/unit/test_arangodb_envelope.py)
 ASYNC_ID = "x-arango-async-id"
+REPLAY = "core.http_request"  # an x-arango-async request (async_requests)
+# Not given back with a kept response: they were its connection's, not its own.
+HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
+              "trailer", "transfer-encoding", "upgrade", "content-length"}
 LISTS = {"done": (JobState.SUCCESS, JobState.FAILED, JobState.ABORTED),
          "pending": (JobState.WAITING, JobState.RUNNING)}
 MAX_PAGES = 5  # per state, for a list whose pages hide many jobs (expired ones)
@@ -161,6 +169,8 @@ def _stored_response(job: Job, caller: Caller, job_id: str) -> Response:
     cancelled request), with the header that says it is the job's own."""
     view = job_view(job, Viewer(caller))
     header = {ASYNC_ID: job_id}
+    if job.state is JobState.SUCCESS and job.method == REPLAY and isinstance(view["result"], dict):
+        return _kept_response(view["result"], header)
     if job.state is JobState.SUCCESS:
         return json_response(view["result"], 200, header)
     if job.state is JobState.ABORTED:
@@ -171,3 +181,12 @@ def _stored_response(job: Job, caller: Caller, job_id: str) -> Response:
 
 def _not_found() -> ArangoError:
     return ArangoError(404, 404, "not found")
+
+
+def _kept_response(kept: dict[str, Any], header: dict[str, str]) -> Response:
+    """An x-arango-async request's own response: its status, headers (the
+    hop-by-hop ones left out) and body (binary restored), plus the id."""
+    headers = {name: str(value) for name, value in (kept.get("headers") or {}).items()
+               if name.lower() not in HOP_BY_HOP and name.lower() != ASYNC_ID}
+    return Response(body=response_body(kept), status_code=int(kept.get("status") or 200),
+                    headers={**headers, **header})

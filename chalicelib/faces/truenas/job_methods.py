@@ -122,7 +122,9 @@ class GetMethods(Strict):
 
 
 def is_job_method(name: str) -> bool:
-    return services().registry.find(name) is not None
+    """A method a client may call (an internal one "does not exist")."""
+    method = services().registry.find(name)
+    return method is not None and not method.internal
 
 
 def call_job_method(call: Call, name: str, params: list[Any]) -> Any:
