@@ -10,15 +10,14 @@ ERROR_HTTP_* are.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
 
 from chalicelib.errors import JobApiError, ServiceUnavailable
+from chalicelib.faces.guarded import guarded_by
 
 log = logging.getLogger("jobapi.arangodb")
 
@@ -60,18 +59,5 @@ def error_response(error: JobApiError, headers: dict[str, str] | None = None) ->
     return json_response(error_body(error.status, number, error.message), error.status, extra)
 
 
-def translate_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Wrap a route: our errors in ArangoDB's body, anything else a 500 that
-    says nothing of its cause (which goes to our log)."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        try:
-            return view(*args, **kwargs)
-        except JobApiError as error:
-            return error_response(error)
-        except Exception:
-            log.exception("unhandled error in %s", view.__name__)
-            return error_response(JobApiError("internal error; the request left no trace"))
-
-    return wrapper
+# Wraps a route: our errors in this face's shape, nothing else leaks.
+translate_errors = guarded_by(error_response)

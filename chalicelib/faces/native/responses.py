@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
-from collections.abc import Callable
 from typing import Any
 
 from chalice import Response
 from chalice.app import Request, RouteEntry
 
 from chalicelib.errors import JobApiError, ServiceUnavailable, UnsupportedMediaType
+from chalicelib.faces.guarded import guarded_by
 
 log = logging.getLogger("jobapi.api")
 
@@ -36,20 +35,8 @@ def error_response(error: JobApiError) -> Response:
     return json_response({"error": body}, error.status, headers)
 
 
-def translate_errors(view: Callable[..., Response]) -> Callable[..., Response]:
-    """Wrap a route so our errors answer with their status and nothing leaks."""
-
-    @functools.wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Response:
-        try:
-            return view(*args, **kwargs)
-        except JobApiError as error:
-            return error_response(error)
-        except Exception:
-            log.exception("unhandled error in %s", view.__name__)
-            return error_response(JobApiError("internal error; the request left no trace"))
-
-    return wrapper
+# Wraps a route: our errors in this face's shape, nothing else leaks.
+translate_errors = guarded_by(error_response)
 
 
 def in_envelope(response: Response, request: Request | None,
