@@ -91,13 +91,18 @@ class CallRecorder:
     """Records every AWS call the app's own clients make (botocore event hooks;
     moto's interpreter uses clients of its own, which are not counted)."""
 
-    def __init__(self, *clients: Any) -> None:
+    def __init__(self, *clients: Any, api_only: bool = False) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.threads: list[str] = []
+        # The test client's requests run in the main thread; a worker of this
+        # test or of an earlier one runs in moto's threads, whenever it likes.
+        self.api_only = api_only
         for client in clients:
             client.meta.events.register("provide-client-params.*.*", self._record)
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        if self.api_only and threading.current_thread() is not threading.main_thread():
+            return
         self.threads.append(threading.current_thread().name)
         self.calls.append((model.name, dict(params)))
 

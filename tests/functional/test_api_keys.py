@@ -320,7 +320,7 @@ def test_no_such_key_and_a_wrong_secret_do_the_same_aws_work(client: Client,
                                                              aws: Provisioned) -> None:
     key = mint_key(as_user(client))
     key_id, secret = key["key"].split("-")
-    recorder = CallRecorder(services().clients.dynamodb)
+    recorder = CallRecorder(services().clients.dynamodb, api_only=True)
 
     def calls_for(header: str) -> list[tuple[str, Any]]:
         recorder.clear()
@@ -339,7 +339,7 @@ def test_no_such_key_and_a_wrong_secret_do_the_same_aws_work(client: Client,
 def test_a_jwt_costs_no_read_and_a_key_at_most_one(client: Client, aws: Provisioned) -> None:
     key = mint_key(as_user(client))["key"]
     single = as_user(client).request("POST", "/auth/tokens", {"single_use": True}).body["token"]
-    recorder = CallRecorder(services().clients.dynamodb)
+    recorder = CallRecorder(services().clients.dynamodb, api_only=True)
 
     def calls_for(header: str) -> list[str]:
         recorder.clear()

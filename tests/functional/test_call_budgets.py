@@ -23,9 +23,9 @@ def seconds_between(start: str, end: str) -> float:
     return (parse(end) - parse(start)).total_seconds()
 
 
-def recorder() -> CallRecorder:
+def recorder(api_only: bool = False) -> CallRecorder:
     clients = services().clients
-    return CallRecorder(clients.dynamodb, clients.stepfunctions, clients.s3)
+    return CallRecorder(clients.dynamodb, clients.stepfunctions, clients.s3, api_only=api_only)
 
 
 def hold_the_worker(aws: Provisioned) -> threading.Event:
@@ -46,7 +46,7 @@ def test_create_is_one_write_and_one_start(jobs: JobsClient, aws: Provisioned) -
     calls = recorder()
 
     job_id = jobs.submit("demo.echo", {}).body["id"]
-    create = calls.names()
+    create = calls.in_main_thread()
     go.set()
     jobs.wait_for(job_id)
 
@@ -55,10 +55,10 @@ def test_create_is_one_write_and_one_start(jobs: JobsClient, aws: Provisioned) -
 
 def test_numbers_cost_one_write_per_block_of_jobs(jobs: JobsClient, aws: Provisioned) -> None:
     go = hold_the_worker(aws)
-    calls = recorder()
+    calls = recorder(api_only=True)
 
     numbers = [jobs.submit("demo.echo", {}).body["number"] for _ in range(BLOCK + 1)]
-    creates = calls.names()
+    creates = calls.in_main_thread()
     go.set()
 
     reservations = [params for name, params in calls.calls if name == "UpdateItem"]
@@ -74,7 +74,7 @@ def test_get_is_one_read(jobs: JobsClient) -> None:
 
     jobs.get(job_id)
 
-    assert calls.names() == ["GetItem"]
+    assert calls.in_main_thread() == ["GetItem"]
 
 
 def test_a_leaf_job_costs_the_worker_a_claim_and_a_finish(

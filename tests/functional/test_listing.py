@@ -184,7 +184,7 @@ def test_count_get_select_and_offset(jobs: JobsClient, population: list[Job]) ->
 def test_a_count_on_indexed_attributes_reads_only_the_index(
     jobs: JobsClient, population: list[Job]
 ) -> None:
-    calls = CallRecorder(services().clients.dynamodb)
+    calls = CallRecorder(services().clients.dynamodb, api_only=True)
 
     answer = query(jobs, state="RUNNING", count="true")
 
@@ -226,7 +226,7 @@ def test_a_page_of_fifty_on_an_indexed_filter_is_one_query_and_one_batch_get(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
     make_jobs(services().store, 400, seed=3, hidden=False)
-    calls = CallRecorder(services().clients.dynamodb)
+    calls = CallRecorder(services().clients.dynamodb, api_only=True)
 
     answer = query(jobs, state="SUCCESS", limit="50")
 
@@ -242,7 +242,7 @@ def test_hidden_jobs_cost_at_most_a_second_query_and_never_a_scan(
     jobs: JobsClient, aws: Provisioned
 ) -> None:
     make_jobs(services().store, 800, seed=4)  # transient and expired ones among them
-    calls = CallRecorder(services().clients.dynamodb)
+    calls = CallRecorder(services().clients.dynamodb, api_only=True)
 
     answer = query(jobs, state="SUCCESS", limit="50")
 
