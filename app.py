@@ -7,8 +7,9 @@ file is every function's handler, and the authorizer, worker, sweeper and
 upload functions never load a face's code (nor the API theirs:
 chalicelib.wiring imports per service). The authorizer
 (chalicelib.faces.auth) is every face's. The ArangoDB face's routes
-(/_api/..., also under /_db/{database}/) hand theirs to
-chalicelib.faces.arangodb.job_endpoints, and its middleware hands a request
+(/_api/..., also under /_db/{database}/, where every native route is served
+too) hand theirs to chalicelib.faces.arangodb.job_endpoints (and admission,
+which checks their credential), and its middleware hands a request
 with `x-arango-async` to chalicelib.faces.arangodb.async_requests. The WebSocket handlers hand each
 message to the face its connection speaks (chalicelib.faces.sockets); the
 stream handler (job_events) delivers job events, each face rendering its own.
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from chalice import AuthResponse, Rate, Response
-from chalice.app import AuthRequest, DynamoDBEvent, Request, WebsocketEvent
+from chalice.app import AuthRequest, DynamoDBEvent, Request, RouteEntry, WebsocketEvent
 
 from chalicelib.faces.auth import authorize
 from chalicelib.faces.native.responses import in_envelope
@@ -29,6 +30,7 @@ from chalicelib.wiring import authenticator, services
 
 if TYPE_CHECKING:
     from chalicelib.faces import sockets
+    from chalicelib.faces.arangodb import admission as arangodb_admission
     from chalicelib.faces.arangodb import async_requests as arangodb_async
     from chalicelib.faces.arangodb import job_endpoints as arangodb_jobs
     from chalicelib.faces.native import (
@@ -49,6 +51,7 @@ else:
     upload_endpoints = LazyModule("chalicelib.faces.native.upload_endpoints")
     arangodb_jobs = LazyModule("chalicelib.faces.arangodb.job_endpoints")
     arangodb_async = LazyModule("chalicelib.faces.arangodb.async_requests")
+    arangodb_admission = LazyModule("chalicelib.faces.arangodb.admission")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our
@@ -186,47 +189,66 @@ def cancel_job(job_id: str) -> Response:
 
 
 # The ArangoDB face: its async job manager (chalicelib.faces.arangodb), each
-# route also under /_db/<database>/ as python-arango sends it.
-@app.route("/_api/version", methods=["GET"], authorizer=credential_auth)
-@app.route("/_db/{database}/_api/version", methods=["GET"], authorizer=credential_auth)
+# route also under /_db/<database>/ as python-arango sends it. No authorizer:
+# the face checks the credential itself, to refuse in ArangoDB's body.
+@app.route("/_api/version", methods=["GET"])
+@app.route("/_db/{database}/_api/version", methods=["GET"])
 def arangodb_version(database: str | None = None) -> Response:
     return arangodb_jobs.version(app.current_request, database)
 
 
-@app.route("/_api/job/{job_id}", methods=["GET"], authorizer=credential_auth)
-@app.route("/_db/{database}/_api/job/{job_id}", methods=["GET"], authorizer=credential_auth)
+@app.route("/_api/job/{job_id}", methods=["GET"])
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["GET"])
 def arangodb_job_status(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.status_or_list(app.current_request, job_id, database)
 
 
-@app.route("/_api/job/{job_id}", methods=["PUT"], content_types=JSON,
-           authorizer=credential_auth)
-@app.route("/_db/{database}/_api/job/{job_id}", methods=["PUT"], content_types=JSON,
-           authorizer=credential_auth)
+@app.route("/_api/job/{job_id}", methods=["PUT"], content_types=JSON)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["PUT"], content_types=JSON)
 def arangodb_job_fetch(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.fetch(app.current_request, job_id, database)
 
 
-@app.route("/_api/job/{job_id}", methods=["DELETE"], authorizer=credential_auth)
-@app.route("/_db/{database}/_api/job/{job_id}", methods=["DELETE"], authorizer=credential_auth)
+@app.route("/_api/job/{job_id}", methods=["DELETE"])
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["DELETE"])
 def arangodb_job_delete(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.delete(app.current_request, job_id, database)
 
 
-@app.route("/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON,
-           authorizer=credential_auth)
-@app.route("/_db/{database}/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON,
-           authorizer=credential_auth)
+@app.route("/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON)
+@app.route("/_db/{database}/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON)
 def arangodb_job_cancel(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.cancel(app.current_request, job_id, database)
 
 
-@app.route("/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON,
-           authorizer=credential_auth)
-@app.route("/_db/{database}/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON,
-           authorizer=credential_auth)
+@app.route("/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON)
+@app.route("/_db/{database}/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON)
 def arangodb_job_without_id(database: str | None = None) -> Response:
     return arangodb_jobs.without_id(app.current_request, database)
+
+
+# ArangoDB's URL shape for the whole API: every route above also under
+# /_db/<database>/, the face checking the caller and the database first
+# (chalicelib.faces.arangodb.admission), then the route as ever.
+def in_database(route: RouteEntry) -> Callable[..., Response]:
+    def view(database: str, **path_params: str) -> Response:
+        refused = arangodb_admission.refusal(app.current_request, database,
+                                             route_checks_its_own=route.authorizer is None)
+        return refused or route.view_function(**path_params)
+    return view
+
+
+def serve_under_databases() -> None:
+    for path, views in list(app.routes.items()):
+        if path.startswith(("/_api/", "/_db/")):
+            continue  # the face's own routes are declared with their prefix
+        for method, route in views.items():
+            app.route(f"/_db/{{database}}{path}", methods=[method],
+                      content_types=route.content_types,
+                      name=f"{route.view_name}_in_database")(in_database(route))
+
+
+serve_under_databases()
 
 
 @app.lambda_function(name="worker")

@@ -631,14 +631,22 @@ def truenas_rows(measured: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def measured_data(section: Section, measured: Section | None, benchmark: str,
+                  priced: str) -> dict[str, Any] | None:
+    """What `benchmark` measured, or None (and a note saying how to run it)."""
+    if measured is None or "error" in measured.data:
+        section.notes.append(f"{priced} are priced when the {benchmark} benchmark runs too "
+                             f"(`python -m bench --only {benchmark} --only cost`).")
+        return None
+    return measured.data
+
+
 def add_truenas(section: Section, measured: Section | None, leaf_per_million: float) -> None:
     """A TrueNAS client running one job, priced by its way of following it
     (issue 18), beside (not in) the leaf job; when the truenas benchmark ran."""
-    if measured is None or "error" in measured.data:
-        section.notes.append("TrueNAS clients are priced when the truenas benchmark runs too "
-                             "(`python -m bench --only truenas --only cost`).")
+    data = measured_data(section, measured, "truenas", "TrueNAS clients")
+    if data is None:
         return
-    data = measured.data
     rows = truenas_rows(data)
     section.tables.append(Table(
         {"seconds": "job s", "design": "way of following the job", "polls": "polls",
@@ -675,6 +683,147 @@ def add_truenas(section: Section, measured: Section | None, leaf_per_million: fl
                         "answer_round_trip_seconds": EVENT_SEND_SECONDS,
                         "job_seconds": list(TRUENAS_SECONDS),
                         "progress_every_seconds": TRUENAS_PROGRESS_EVERY}}
+
+
+# -- an async request followed with python-arango (not part of the leaf job) -----------
+
+# python-arango's AsyncJob has no wait loop: a client calls status() (one
+# GET /_api/job/{id}) until it answers done, then result() (one PUT). Each
+# request runs the API Lambda (its ASSUMED duration) and no authorizer: the
+# face checks the credential itself. The replay is one Express execution and
+# one worker invocation, as the leaf job's run.
+ARANGODB_POLLS = (1, 5, 30)
+
+
+def arangodb_request(figures: dict[str, Any], count: float = 1) -> Usage:
+    """`count` requests of a measured kind: API Gateway + the API Lambda (no
+    authorizer), their request units and S3 calls."""
+    return api_request(count) + Usage(read_units=count * figures["rru"],
+                                      write_units=count * figures["wru"],
+                                      s3_puts=count * sum(c.startswith("s3.")
+                                                          for c in figures["calls"]))
+
+
+def arangodb_replay(figures: dict[str, Any]) -> Usage:
+    """The worker's replay: one Express execution and one worker invocation
+    (the leaf job's run step), and the writes it made."""
+    return Usage(lambda_requests=1,
+                 lambda_gb_seconds=p.WORKER_MEMORY_GB * p.WORKER_BILLED_SECONDS,
+                 express_executions=1,
+                 express_gb_seconds=p.EXPRESS_MEMORY_GB * p.WORKER_BILLED_SECONDS,
+                 read_units=figures["rru"], write_units=figures["wru"])
+
+
+def arangodb_steps(polls: int, measured: dict[str, Any]) -> Steps:
+    """One async request followed with python-arango: the request (202), the
+    replay, `polls` status() calls (the last one sees it done) and one result()."""
+    if polls < 1:
+        raise ValueError("a client polls at least once before it fetches")
+    pending = arangodb_request(measured["status_pending"], polls - 1)
+    done = arangodb_request(measured["status_done"])
+    return [
+        ("accept: GET /_api/version, x-arango-async: store (202)",
+         arangodb_request(measured["accept"])),
+        ("replay: Express execution + worker", arangodb_replay(measured["replay"])),
+        (f"{polls} status() (GET /_api/job/{{id}}): {polls - 1} x 204, 1 x 200",
+         pending + done),
+        ("result() (PUT /_api/job/{id}, once)", arangodb_request(measured["fetch"])),
+    ]
+
+
+def arangodb_key_extra(requests: float, key_rru: float) -> float:
+    """$ a Basic API key adds to `requests` requests when no read is remembered:
+    its consistent GetItem each, and the API Lambda waiting for it (the
+    authorizer's ASSUMED read wait, now billed in the API Lambda)."""
+    usage = Usage(read_units=requests * key_rru,
+                  lambda_gb_seconds=requests * p.API_MEMORY_GB
+                  * (AUTHORIZER_READ_SECONDS - AUTHORIZER_SECONDS))
+    return sum(dollars(usage).values())
+
+
+def arangodb_rows(measured: dict[str, Any], polls: tuple[int, ...] = ARANGODB_POLLS
+                  ) -> list[dict[str, Any]]:
+    """$ per million async requests followed with python-arango, by polls."""
+    native_authorizer = sum(dollars(authorizer_run()).values())
+    key_rru = measured["basic_first"]["rru"]
+    rows = []
+    for k in polls:
+        usage = total(arangodb_steps(k, measured))
+        costs = dollars(usage)
+        requests = usage.api_requests
+        rows.append({"polls": k, "requests": requests, "invocations": usage.lambda_requests,
+                     "rru": usage.read_units, "wru": usage.write_units,
+                     "express": usage.express_executions, "s3": usage.s3_puts,
+                     **{s: costs[s] * 1e6 for s in SERVICES},
+                     "total": sum(costs.values()) * 1e6,
+                     "api_key": arangodb_key_extra(requests, key_rru) * 1e6,
+                     "native_authorizer": requests * native_authorizer * 1e6})
+    return rows
+
+
+def arangodb_step_rows(measured: dict[str, Any]) -> list[dict[str, Any]]:
+    """$ per million of each step on its own (one status poll), to compose."""
+    rows = []
+    for name, usage in [*arangodb_steps(1, measured)[:2],
+                        ("one status() poll", arangodb_request(measured["status_pending"])),
+                        arangodb_steps(1, measured)[3]]:
+        costs = dollars(usage)
+        rows.append({"step": name, **{s: costs[s] * 1e6 for s in SERVICES},
+                     "total": sum(costs.values()) * 1e6,
+                     "rru": usage.read_units, "wru": usage.write_units})
+    return rows
+
+
+def add_arangodb(section: Section, measured: Section | None, leaf_per_million: float) -> None:
+    """An async request followed with python-arango, priced by its polls,
+    beside (not in) the leaf job; when the arangodb benchmark ran."""
+    data = measured_data(section, measured, "arangodb", "ArangoDB clients")
+    if data is None:
+        return
+    rows = arangodb_rows(data)
+    section.tables.append(Table(
+        {"polls": "status() polls", "requests": "REST requests",
+         "invocations": "Lambda invocations", "rru": "RRU", "wru": "WRU",
+         "express": "Express executions", "s3": "S3 requests",
+         **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+         "api_key": "+ Basic API key, never remembered $",
+         "native_authorizer": "an authorizer per request would add $"}, rows,
+        "An async request followed with python-arango, $ per million requests "
+        "(not part of the leaf job)"))
+    section.tables.append(Table(
+        {"step": "step", **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+         "rru": "RRU", "wru": "WRU"}, arangodb_step_rows(data),
+        "ArangoDB: each step, $ per million"))
+    by = {row["polls"]: row for row in rows}
+    section.notes.append(
+        "An async request followed with python-arango: `GET /_api/version` with "
+        "`x-arango-async: store` (202), the worker's replay (one Express execution and one "
+        f"worker invocation, {p.WORKER_MEMORY_GB * 1024:.0f} MB x "
+        f"{p.WORKER_BILLED_SECONDS * 1000:.0f} ms ASSUMED, as the leaf job's run), k "
+        "status() polls and one result(). python-arango's AsyncJob has no wait loop: a "
+        "client calls status() (one GET /_api/job/{id}) until it answers done, so k is the "
+        "client's; priced at k = " + ", ".join(str(k) for k in ARANGODB_POLLS) + ": "
+        + "; ".join(f"${by[k]['total']:.2f}" for k in ARANGODB_POLLS)
+        + " per million. Each request is one API Gateway REST request and one API Lambda "
+        f"invocation ({p.API_MEMORY_GB * 1024:.0f} MB x {p.API_BILLED_SECONDS * 1000:.0f} ms, "
+        "ASSUMED) and no authorizer invocation: these routes are declared without API "
+        "Gateway's authorizer and the face checks the credential in the API Lambda. With a "
+        "JWT that check makes no call (the rows); a Basic API key costs one consistent "
+        "GetItem when the container does not remember it (at most once per 60 s per "
+        "container and key), priced in its column at its worst (every request reads, the "
+        f"API Lambda waiting {(AUTHORIZER_READ_SECONDS - AUTHORIZER_SECONDS) * 1000:.0f} ms "
+        "for it, ASSUMED). The native routes run the authorizer Lambda before every request "
+        "(see Authorizing a request; the leaf job leaves it out): the last column is what it "
+        "would add to the same requests with a JWT. The fetch's S3 DeleteObjects is priced "
+        "as a PUT (as every S3 call here). The leaf job itself is "
+        f"${leaf_per_million:.2f} per million.")
+    section.data["arangodb"] = {
+        "rows": rows, "steps": arangodb_step_rows(data), "polls": list(ARANGODB_POLLS),
+        "assumptions": {"api_memory_gb": p.API_MEMORY_GB,
+                        "api_seconds": p.API_BILLED_SECONDS,
+                        "worker_seconds": p.WORKER_BILLED_SECONDS,
+                        "key_read_wait_seconds": AUTHORIZER_READ_SECONDS
+                        - AUTHORIZER_SECONDS}}
 
 
 PYTRUENAS_TEXT = "0.25 s, doubling to at most 2 s, back to 0.25 s when state or progress changed"
@@ -727,6 +876,7 @@ def run(context: Any) -> Section:
     add_authorization(section, context.results["credentials"], totals["ours"])
     add_events(section, context.results.get("events"), totals["ours"])
     add_truenas(section, context.results.get("truenas"), totals["ours"])
+    add_arangodb(section, context.results.get("arangodb"), totals["ours"])
     after = next((n for n, note in enumerate(section.notes)
                   if note.startswith("Global secondary indexes")), len(section.notes) - 1)
     section.notes.insert(after + 1, numbers_note(ops, context.results.get("truenas")))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bench import (
+    arangodb,
     calls,
     cascade,
     coldstart,
@@ -55,6 +56,8 @@ SUITE = (
     Benchmark("truenas", truenas.run,
               "TrueNAS face: AWS calls per JSON-RPC job message; job numbers' reservations "
               "and by_number writes"),
+    Benchmark("arangodb", arangodb.run,
+              "ArangoDB face: AWS calls and request units per async-job request and replay"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
               needs=("calls", "transitions", "credentials")),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),

@@ -201,25 +201,70 @@ def check_arangodb(m: Matrix, secret_job: str) -> None:
     """The ArangoDB face (issue 19) names a job by its number within the
     caller's own tenant (`_system`, or the tenant's id under /_db/): ann's
     tenant sees it, nobody else finds it, not even a full admin of another
-    tenant, and nobody outside her scope fetches, cancels or deletes it."""
+    tenant, and nobody outside her scope fetches, cancels or deletes it. The
+    face refuses every untrusted credential with arangod's 401 body."""
     number = m.ask("owner", "GET", f"/jobs/{secret_job}").body["number"]
     sees = SEES_ANNS_JOBS - {"full_admin", "full_admin_key"}
     for who in m.identities:
-        visible = REFUSED.get(who) or (200 if who in sees else 404)
+        visible = arango_refusal(m, who, "GET", f"/_api/job/{number}") or \
+            (200 if who in sees else 404)
         for path in (f"/_api/job/{number}", f"/_db/_system/_api/job/{number}",
                      f"/_db/{TENANT}/_api/job/{number}"):
             assert m.ask(who, "GET", path).status == visible, (who, path)
         done = m.ask(who, "GET", "/_api/job/done")
-        assert done.status == (REFUSED.get(who) or 200), who
+        assert done.status == (401 if who in REFUSED else 200), who
         if who not in REFUSED:
             assert (str(number) in done.body) == (who in sees), (who, done.text)
     for who in [*OUTSIDERS, *REFUSED, "full_admin", "full_admin_key"]:
         for method, path in (("PUT", f"/_api/job/{number}"),
                              ("PUT", f"/_api/job/{number}/cancel"),
                              ("DELETE", f"/_api/job/{number}")):
-            assert m.ask(who, method, path).status == expected(who, 404), (who, method, path)
-        assert m.ask(who, "DELETE", "/_api/job/all").status == (REFUSED.get(who) or 200), who
+            assert m.ask(who, method, path).status == (401 if who in REFUSED else 404), \
+                (who, method, path)
+        assert m.ask(who, "DELETE", "/_api/job/all").status == \
+            (401 if who in REFUSED else 200), who
     assert m.ask("owner", "GET", f"/_api/job/{number}").status == 200
+    check_native_routes_in_databases(m, secret_job)
+
+
+def arango_refusal(m: Matrix, who: str, method: str, path: str) -> int | None:
+    """401 in arangod's body for an untrusted credential, else None."""
+    if who not in REFUSED:
+        return None
+    reply = m.ask(who, method, path)
+    assert reply.body == {"error": True, "errorNum": 401, "code": 401,
+                          "errorMessage": "not authorized to execute this request"}, \
+        (who, reply.text)
+    return 401
+
+
+def check_native_routes_in_databases(m: Matrix, secret_job: str) -> None:
+    """Every native route under /_db/<database>/ keeps its scope: `_system`
+    and the caller's tenant are the caller's own; another tenant's name is
+    no database (404, errorNum 1228), even for a full admin."""
+    for who in m.identities:
+        own = 401 if who in REFUSED else (200 if who in SEES_ANNS_JOBS else 404)
+        for database in ("_system", TENANT):
+            reply = m.ask(who, "GET", f"/_db/{database}/jobs/{secret_job}")
+            mine = database == "_system" or who in REFUSED or \
+                tenant_of(m, who) == TENANT
+            expected_status = own if mine else 404
+            assert reply.status == expected_status, (who, database, reply.text)
+            if not mine:
+                assert reply.body["errorNum"] == 1228, (who, reply.text)
+        listed = m.ask(who, "GET", "/_db/_system/jobs?limit=100")
+        if who not in REFUSED:
+            assert listed.status == 200
+            # a full admin lists its own tenant unless it names another
+            in_list = SEES_ANNS_JOBS - {"full_admin", "full_admin_key"}
+            assert (secret_job in listed.text) == (who in in_list), who
+
+
+def tenant_of(m: Matrix, who: str) -> str:
+    reply = m.ask(who, "GET", "/_db/_system/_api/version")
+    assert reply.status == 200, (who, reply.text)
+    tenants = {"other_tenant_admin": OTHER_TENANT, "full_admin": "ops"}
+    return tenants.get(BY_CREDENTIAL.get(who, who), TENANT)
 
 
 def check_writes(m: Matrix, ann_jobs: set[str]) -> None:

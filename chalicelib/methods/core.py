@@ -86,7 +86,11 @@ class NotTheJobsCaller(PermissionError):
     """A core.http_request whose caller is not its job's own."""
 
 
-@job_method("core.http_request", params=HttpRequestParams, internal=True)
+# Abortable, as arangod's async jobs are: a cancel ends the job at once
+# (ABORTED; a fetch then answers 410; one still waiting is never replayed). A
+# replay already under way runs to its end (a request is not interrupted
+# halfway), but its response is not kept.
+@job_method("core.http_request", params=HttpRequestParams, internal=True, abortable=True)
 def http_request(ctx: JobContext, params: HttpRequestParams) -> Any:
     """Replays a request to the REST API through the app's own routes, as the
     caller who sent it, and answers its whole response: `{"status",

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib.faces.arangodb.job_endpoints import VERSION
 from tests.helpers import Answer, JobsClient, token_for, wait_until
 from tests.methods_for_tests import gate
 
@@ -52,7 +53,7 @@ def test_the_version_answers_under_every_database_name_of_the_caller(jobs: JobsC
     for path in ("/_api/version", "/_db/_system/_api/version", "/_db/default/_api/version"):
         answer = jobs.request("GET", path)
         assert answer.status == 200
-        assert answer.body == {"server": "jobapi", "version": "0.3.0", "license": "community"}
+        assert answer.body == {"server": "jobapi", "version": VERSION, "license": "community"}
 
 
 def test_an_unknown_database_is_a_404_with_errornum_1228(jobs: JobsClient) -> None:

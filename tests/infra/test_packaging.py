@@ -206,15 +206,26 @@ def test_the_authorizer_and_the_api_reach_the_credentials_table_and_no_one_else(
     assert "jwt-secret" in api["JOBS_JWT_SECRET"]["Fn::Sub"]
 
 
-def test_upload_alone_is_open_to_api_gateway_and_checks_its_credential_itself(
+def test_only_the_routes_that_check_their_credential_themselves_are_open_to_api_gateway(
     packaged: dict[str, Any],
 ) -> None:
+    """The native routes but three have the authorizer; the ArangoDB face's
+    (/_api/..., and every route under /_db/<database>/) check the
+    credential themselves, to refuse it in arangod's body (issue 19)."""
     paths = packaged["Resources"]["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
-    unguarded = sorted(f"{verb.upper()} {path}" for path, verbs in paths.items()
-                       for verb, operation in verbs.items()
-                       if isinstance(operation, dict) and not operation.get("security"))
+    routes = {f"{verb.upper()} {path}": bool(operation.get("security"))
+              for path, verbs in paths.items() for verb, operation in verbs.items()
+              if isinstance(operation, dict)}
+    native = {route: guarded for route, guarded in routes.items()
+              if not route.split(" ")[1].startswith(("/_api/", "/_db/"))}
+    face = {route: guarded for route, guarded in routes.items() if route not in native}
 
-    assert unguarded == ["GET /_download/{job_id}", "GET /health", "POST /_upload"]
+    assert sorted(route for route, guarded in native.items() if not guarded) == \
+        ["GET /_download/{job_id}", "GET /health", "POST /_upload"]
+    assert not any(face.values())
+    in_database = {route.replace("/_db/{database}", "", 1) for route in face
+                   if "/_db/{database}/" in route and "/_api/" not in route}
+    assert in_database == set(native)  # every native route, under /_db/ too
 
 
 def test_job_events_reads_the_jobs_stream_the_infra_stack_exports_in_order(

@@ -12,8 +12,11 @@ the caller who sent it (the authorizer's context the request had).
 Not made async: the job manager's own routes (/_api/job...: the header is
 ignored, they answer at once), and refused with a 400: the credential routes
 (their answer is a secret, or their effect must be synchronous) and the
-routes that check their own credential (no authorizer: no caller to run as).
-A request without the header costs nothing more than a header lookup.
+routes that check their own credential (/_upload, the download link,
+/health: no caller to run as). Under /_db/<database>/ and on /_api/version
+the face checks the caller and the database (admission) before the job is
+made: API Gateway's authorizer did not. A request without the header costs
+nothing more than a header lookup.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 from chalice.app import Request, Response, RouteEntry
 
 from chalicelib.caller import Caller
+from chalicelib.faces.arangodb.admission import admitted
 from chalicelib.faces.arangodb.envelope import ArangoError, empty_response, translate_errors
 from chalicelib.faces.auth import principal_of
 from chalicelib.models import SubmitRequest
@@ -33,7 +37,8 @@ from chalicelib.wiring import services
 ASYNC = "x-arango-async"
 ASYNC_ID = "x-arango-async-id"
 METHOD = "core.http_request"
-JOB_MANAGER = ("/_api/job", "/_db/{database}/_api/job")
+IN_DATABASE = "/_db/{database}"
+JOB_MANAGER = ("/_api/job", f"{IN_DATABASE}/_api/job")
 SYNCHRONOUS_ONLY = {("POST", "/api_keys"), ("POST", "/auth/tokens"),
                     ("DELETE", "/api_keys/{key_id}")}
 # Not replayed: the credential (the authorizer's context stands for it), the
@@ -53,7 +58,8 @@ def answer(request: Request, get_response: Callable[[Request], Response],
     mode = request.headers.get(ASYNC)
     if mode is None or _resource(request).startswith(JOB_MANAGER):
         return get_response(request)
-    route = routes.get(_resource(request), {}).get(request.method)
+    # Under /_db/<database>/, the route it stands for decides.
+    route = routes.get(_resource(request).removeprefix(IN_DATABASE), {}).get(request.method)
     if route is None:  # no such route: the router's own 404 or 405
         return get_response(request)
     return _accept(request, mode, route)
@@ -63,9 +69,13 @@ def answer(request: Request, get_response: Callable[[Request], Response],
 def _accept(request: Request, mode: str, route: RouteEntry) -> Response:
     if mode not in ("store", "true"):
         raise ArangoError(400, 400, "x-arango-async must be store or true")
-    if (request.method, route.uri_pattern) in SYNCHRONOUS_ONLY or route.authorizer is None:
+    face_checked = route.uri_pattern.startswith("/_api/")
+    if (request.method, route.uri_pattern) in SYNCHRONOUS_ONLY or \
+            (route.authorizer is None and not face_checked):
         raise ArangoError(400, 400, f"async execution is not allowed for {request.method} "
                                     f"{route.uri_pattern}")
+    if face_checked or _resource(request).startswith(IN_DATABASE):
+        admitted(request, request.uri_params.get("database") if request.uri_params else None)
     context = dict(request.context.get("authorizer") or {})
     caller = principal_of(context)
     job = _submit(request, context, caller, keep=mode == "store")

@@ -22,6 +22,7 @@ from chalice.app import Request, Response
 
 from chalicelib.caller import Caller
 from chalicelib.errors import NotFound
+from chalicelib.faces.arangodb.admission import admitted
 from chalicelib.faces.arangodb.envelope import (
     CANCELED,
     ArangoError,
@@ -31,8 +32,6 @@ from chalicelib.faces.arangodb.envelope import (
     translate_errors,
 )
 from chalicelib.faces.arangodb.job_params import (
-    caller_of,
-    check_database,
     count_of,
     job_number,
     stamp_of,
@@ -45,7 +44,7 @@ from chalicelib.states import JobState
 from chalicelib.views import Viewer, job_view
 from chalicelib.wiring import services
 
-VERSION = "0.3.0"  # CHANGELOG.md's top version (tests/unit/test_arangodb_envelope.py)
+VERSION = "0.4.0"  # CHANGELOG.md's top version (tests/unit/test_arangodb_envelope.py)
 ASYNC_ID = "x-arango-async-id"
 REPLAY = "core.http_request"  # an x-arango-async request (async_requests)
 # Not given back with a kept response: they were its connection's, not its own.
@@ -58,15 +57,14 @@ MAX_PAGES = 5  # per state, for a list whose pages hide many jobs (expired ones)
 
 @translate_errors
 def version(request: Request | None, database: str | None = None) -> Response:
-    check_database(database, caller_of(request))
+    admitted(request, database)
     return json_response({"server": "jobapi", "version": VERSION, "license": "community"})
 
 
 @translate_errors
 def status_or_list(request: Request | None, job_id: str, database: str | None = None
                    ) -> Response:
-    caller = caller_of(request)
-    check_database(database, caller)
+    caller = admitted(request, database)
     if job_id in LISTS:
         return json_response(_newest_numbers(LISTS[job_id], count_of(request), caller))
     job = _job_numbered(job_id, caller)
@@ -78,8 +76,7 @@ def fetch(request: Request | None, job_id: str, database: str | None = None) -> 
     """The stored response, once: of simultaneous fetches the one whose
     conditional delete wins (chalicelib.removal.consume) answers it, the
     others 404."""
-    caller = caller_of(request)
-    check_database(database, caller)
+    caller = admitted(request, database)
     job = _job_numbered(job_id, caller)
     if not job.state.is_terminal:
         return empty_response(204)
@@ -93,8 +90,7 @@ def fetch(request: Request | None, job_id: str, database: str | None = None) -> 
 
 @translate_errors
 def cancel(request: Request | None, job_id: str, database: str | None = None) -> Response:
-    caller = caller_of(request)
-    check_database(database, caller)
+    caller = admitted(request, database)
     job = _job_numbered(job_id, caller)
     try:
         services().jobs.cancel(job.id, caller)  # a finished job: Conflict, a 409
@@ -108,8 +104,7 @@ def delete(request: Request | None, job_id: str, database: str | None = None) ->
     """One job (even a pending one: it is not stopped, its outcome is lost),
     or the caller's finished jobs (`all`), or those created before `stamp`
     (`expired`); at most chalicelib.removal.MAX_PER_REQUEST of them a call."""
-    caller = caller_of(request)
-    check_database(database, caller)
+    caller = admitted(request, database)
     if job_id in ("all", "expired"):
         stamp = stamp_of(request) if job_id == "expired" else None
         services().removal.delete_finished(caller, stamp)
@@ -124,7 +119,7 @@ def delete(request: Request | None, job_id: str, database: str | None = None) ->
 
 @translate_errors
 def without_id(request: Request | None, database: str | None = None) -> Response:
-    check_database(database, caller_of(request))
+    admitted(request, database)
     raise ArangoError(400, 400, "bad parameter: expecting a job id or type")
 
 

@@ -1,18 +1,16 @@
-"""What a request to the ArangoDB face names: the caller, the database of
-`/_db/<name>/`, a job's number, and the job manager's query parameters.
+"""What a request to the ArangoDB face names: the database of `/_db/<name>/`,
+a job's number, and the job manager's query parameters.
 Each refusal is ArangoDB's (chalicelib.faces.arangodb.envelope)."""
 
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from chalice.app import Request
 
 from chalicelib.caller import Caller
 from chalicelib.clock import MAX_EPOCH
 from chalicelib.faces.arangodb.envelope import DATABASE_NOT_FOUND, ArangoError
-from chalicelib.faces.auth import principal_of
 
 SYSTEM_DATABASE = "_system"
 DEFAULT_COUNT = 100
@@ -20,16 +18,15 @@ MAX_COUNT = 1000
 MAX_NUMBER_DIGITS = 19  # a job number is below 2**63
 
 
-def caller_of(request: Request | None) -> Caller:
-    context: Any = (request.context if request else None) or {}
-    return principal_of(context.get("authorizer"))
-
-
 def check_database(database: str | None, caller: Caller) -> None:
     """`/_db/<name>/`: `_system` is the caller's own scope, and so is its
     tenant's id; any other name is no database of theirs."""
     if database is not None and database not in (SYSTEM_DATABASE, caller.tenant_id):
-        raise ArangoError(404, DATABASE_NOT_FOUND, "database not found")
+        raise unknown_database()
+
+
+def unknown_database() -> ArangoError:
+    return ArangoError(404, DATABASE_NOT_FOUND, "database not found")
 
 
 def job_number(job_id: str) -> int | None:
