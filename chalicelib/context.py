@@ -10,13 +10,23 @@ from pydantic import ValidationError
 
 from chalicelib.blobs import S3Writer
 from chalicelib.jobfiles import JobFiles, UploadedFile
-from chalicelib.models import ChildPolicy, ChildrenSummary, ChildSpec, Job, Progress
+from chalicelib.models import (
+    MAX_RESOURCES,
+    ChildPolicy,
+    ChildrenSummary,
+    ChildSpec,
+    Job,
+    Progress,
+    ResourceRef,
+)
 from chalicelib.progress import ProgressReporter
 from chalicelib.states import JobState
 from chalicelib.validation import field_errors
 
 # Checks a spawned child and answers its id (chalicelib.fanout).
 Spawner = Callable[[ChildSpec, int], str]
+# Writes a running job's resources, answers the record (chalicelib.store.Records).
+ResourceWriter = Callable[[Job, list[ResourceRef]], Job]
 
 
 class JobAborted(Exception):
@@ -26,8 +36,10 @@ class JobAborted(Exception):
 class JobContext:
     def __init__(self, job: Job, reporter: ProgressReporter,
                  logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
-                 spawner: Spawner | None = None, files: JobFiles | None = None) -> None:
+                 spawner: Spawner | None = None, files: JobFiles | None = None,
+                 resources: ResourceWriter | None = None) -> None:
         self.job = job
+        self._resources = resources
         self._reporter = reporter
         self.log = logger
         self._spawner = spawner
@@ -45,6 +57,18 @@ class JobContext:
         if percent is not None:
             percent = max(0, min(100, int(percent)))
         self._reporter.report(Progress(percent=percent, description=description, extra=extra))
+
+    def add_resources(self, *resources: ResourceRef | dict[str, Any]) -> None:
+        """Name more resources this job acts on (one write, at once: watchers
+        see them). The first a job names is the one it is anchored to
+        (GET /jobs?resource=); a job submitted without resources is anchored
+        to the first named here. Naming one twice keeps it once."""
+        if self._resources is None:
+            raise RuntimeError("this context cannot record resources")
+        known = {resource.key for resource in self.job.resources}
+        added = [resource for resource in _resource_refs(resources) if resource.key not in known]
+        if added:
+            self.job = self._resources(self.job, [*self.job.resources, *added][:MAX_RESOURCES])
 
     @property
     def cancelled(self) -> bool:
@@ -86,7 +110,8 @@ class JobContext:
 
     def spawn(self, method: str, params: dict[str, Any] | None = None, *, weight: int = 1,
               description: str | None = None, children: list[dict[str, Any]] | None = None,
-              on_child_failure: str = ChildPolicy.FAIL.value) -> str:
+              on_child_failure: str = ChildPolicy.FAIL.value,
+              resources: list[dict[str, Any]] | None = None) -> str:
         """Add a sub-job; it starts once this handler returns, and this job
         finishes when its sub-jobs have (see `aggregate` in job_method).
         Checked at once: an unknown method or bad params raise here.
@@ -97,7 +122,7 @@ class JobContext:
             spec = ChildSpec.model_validate({
                 "method": method, "params": params or {}, "weight": weight,
                 "description": description, "children": children,
-                "on_child_failure": on_child_failure,
+                "on_child_failure": on_child_failure, "resources": resources,
             })
         except ValidationError as exc:
             problems = "; ".join(f"{p['field']}: {p['message']}" for p in field_errors(exc))
@@ -121,3 +146,17 @@ class Children:
     def results(self) -> list[Any]:
         """The results of the children that succeeded, in order."""
         return [child.result for child in self if child.state is JobState.SUCCESS]
+
+
+def _resource_refs(given: tuple[ResourceRef | dict[str, Any], ...]) -> list[ResourceRef]:
+    """Checked as a submit's are: a handler's bad resource fails its job with
+    a message naming the field."""
+    refs = []
+    for resource in given:
+        try:
+            refs.append(resource if isinstance(resource, ResourceRef)
+                        else ResourceRef.model_validate(resource))
+        except ValidationError as error:
+            problems = "; ".join(f"{e['field']}: {e['message']}" for e in field_errors(error))
+            raise ValueError(f"a resource is not valid: {problems}") from None
+    return refs

@@ -55,6 +55,7 @@ class JobFactory:
             children_spec=[child.model_dump(mode="json", exclude_none=True)
                            for child in shape.children] if shape.children else None,
             secret_paths=self._basics.methods.secret_paths_of(method, arguments),
+            resources=list(shape.resources or []),
             **fields,
         )
 

@@ -23,7 +23,7 @@ from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
 
 from chalicelib import keys
 from chalicelib.errors import PayloadTooLarge
-from chalicelib.models import DownloadInfo, ExcInfo, Job, Outcome, Progress
+from chalicelib.models import DownloadInfo, ExcInfo, Job, Outcome, Progress, ResourceRef
 from chalicelib.states import JobState
 
 # DynamoDB's limit is 400 KB (409,600 bytes); moto's is 405,000: stay under both.
@@ -62,6 +62,8 @@ def index_keys(job: Job) -> dict[str, Any]:
     }
     if job.user_id:
         derived["tenant_user"] = keys.tenant_user(job.tenant_id, job.user_id)
+    if job.resource:
+        derived["tenant_resource"] = keys.tenant_resource(job.tenant_id, job.resource)
     if job.number is not None:
         derived["tenant_number"] = keys.tenant_number(job.tenant_id, job.number)
     if job.state.is_active:
@@ -184,6 +186,11 @@ def outcome_values(outcome: Outcome) -> dict[str, Any]:
     if outcome.download is not None:
         attributes["download"] = download_value(outcome.download)
     return attributes
+
+
+def resources_value(resources: list[ResourceRef]) -> dict[str, Any]:
+    plain = [resource.model_dump(mode="json", exclude_none=True) for resource in resources]
+    return serialize({"r": plain})["r"]
 
 
 def download_value(download: DownloadInfo) -> dict[str, Any]:

@@ -16,6 +16,7 @@ BY_TENANT_USER = "by_tenant_user"
 BY_PARENT = "by_parent"
 BY_ACTIVE = "by_active"
 BY_NUMBER = "by_number"  # sparse, keys only: a job by its number (store/numbers.py)
+BY_TENANT_RESOURCE = "by_tenant_resource"  # sparse: the jobs anchored to a resource
 
 # What every listing index projects besides its keys (infra/template.yaml):
 # attributes that change at most at a state transition.
@@ -43,6 +44,11 @@ def tenant_state(tenant_id: str, state: JobState) -> str:
 
 def tenant_method(tenant_id: str, method: str) -> str:
     return f"{tenant_id}{SEPARATOR}{method}"
+
+
+def tenant_resource(tenant_id: str, resource: str) -> str:
+    """A job's first resource, `<type>:<id>` (chalicelib.models.ResourceRef)."""
+    return f"{tenant_id}{SEPARATOR}{resource}"
 
 
 def tenant_user(tenant_id: str, user_id: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from chalicelib.states import JobState
 
@@ -108,6 +108,35 @@ class UploadInfo(BaseModel):
         return ",".join(part.sha256 for part in self.files)
 
 
+MAX_RESOURCES = 20
+# A resource id goes into index keys ("<tenant>#<type>:<id>") and URIs
+# (CloudSigma's /api/2.0/drives/<id>/): no "#", "/", spaces or controls.
+RESOURCE_ID = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]*$"
+RESOURCE_WORD = r"^[a-z][a-z0-9_]*$"
+
+
+class ResourceRef(BaseModel):
+    """A resource a job acts on (NetApp's object_id, object_type,
+    object_name; CloudSigma's resources). A job's first resource is the one
+    it acts on: it is indexed (GET /jobs?resource=<type>:<id>)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(min_length=1, max_length=40, pattern=RESOURCE_WORD,
+                      description="what it is: drive, server, volume...")
+    id: str = Field(min_length=1, max_length=200, pattern=RESOURCE_ID)
+    name: str | None = Field(None, max_length=200)
+    action: str | None = Field(None, max_length=40, pattern=RESOURCE_WORD,
+                               description="what the job does to it: clone, resize...")
+
+    @property
+    def key(self) -> str:
+        return f"{self.type}:{self.id}"
+
+
+Resources = Annotated[list[ResourceRef], Field(max_length=MAX_RESOURCES)]
+
+
 class JobView(BaseModel):
     """A job as clients see it (published at GET /jobs/schema)."""
 
@@ -156,10 +185,20 @@ class JobView(BaseModel):
     download: DownloadInfo | None = Field(
         None, description="The file this job writes, fetched once through its download_url.")
     upload: UploadInfo | None = Field(None, description="The file this job reads.")
+    resources: Resources = Field(default_factory=list, description=(
+        "The resources the job acts on, the first the one it is anchored to."))
+    resource: str | None = Field(None, description=(
+        "The first resource as <type>:<id>, what GET /jobs?resource= lists by; derived."))
     revision: int = Field(1, description=(
         "Counts the writes to this job's record: 1 when created, one more for each change "
         "(in the same write). An event or read with a lower revision than one already seen "
         "is stale."))
+
+    @model_validator(mode="after")
+    def _anchored(self) -> JobView:
+        # Derived here, so the record, its index key and its view never disagree.
+        self.resource = self.resources[0].key if self.resources else None
+        return self
 
 
 class Job(JobView):
@@ -226,6 +265,7 @@ class ChildSpec(BaseModel):
     description: str | None = Field(None, max_length=1000)
     weight: int = Field(1, ge=1, le=MAX_WEIGHT, description="share of the parent's progress")
     children: list[ChildSpec] | None = None
+    resources: Resources | None = Field(None, description="the resources it acts on")
     # None: the method's default (registry.job_method), else "fail".
     on_child_failure: ChildPolicy | None = None
     children_timeout: int | None = Field(None, ge=1, le=MAX_CHILDREN_TIMEOUT)
@@ -293,6 +333,9 @@ class SubmitRequest(BaseModel):
         None, description="the method writes a file: answer with a one-time download_url")
     upload: UploadRequest | None = Field(
         None, description="the method reads a file: answer with a presigned upload_url")
+    resources: Resources | None = Field(
+        None, description="the resources the job acts on, the first the one it is anchored "
+        "to (GET /jobs?resource=<type>:<id>); its handler may add more")
 
 
 class Outcome(BaseModel):

@@ -36,6 +36,7 @@ from chalicelib.models import (
     Job,
     Outcome,
     Progress,
+    ResourceRef,
 )
 from chalicelib.progress import ProgressReporter
 from chalicelib.redaction import Redactor
@@ -285,7 +286,7 @@ class Worker:
         job_log = HandlerLog()
         files = JobFiles(self._blobs, job)
         context = JobContext(job, reporter, JobLogger(job.id, job.method, redactor, job_log),
-                             spawner, files)
+                             spawner, files, self._write_resources)
         try:
             method = self._methods.get(job.method)
             outcome = self._call_with_retries(method, job, context, call)
@@ -294,6 +295,12 @@ class Worker:
         outcome = self._settle_output(files, outcome)
         outcome = outcome.model_copy(update=self._stored_log(job, job_log))
         return _scrubbed(_with_progress(outcome, reporter), redactor), context
+
+    def _write_resources(self, job: Job, resources: list[ResourceRef]) -> Job:
+        try:
+            return self._store.set_resources(job, resources, self._now())
+        except TransitionRejected:  # no longer RUNNING: cancelled meanwhile
+            raise JobAborted(f"job {job.id} was aborted") from None
 
     def _settle_output(self, files: JobFiles, outcome: Outcome) -> Outcome:
         """Complete the output file of a handler that succeeded; drop it otherwise."""

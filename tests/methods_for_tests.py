@@ -233,3 +233,16 @@ class AnyParams(BaseModel):
 def read_with_params(ctx: JobContext, params: AnyParams) -> int:
     """Reads its uploaded file; takes any params (as a deployer's method may)."""
     return len(ctx.upload.read())
+
+
+class ResourceParams(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resources: list[dict[str, Any]]
+
+
+@job_method("test.names_resources", params=ResourceParams)
+def names_resources(ctx: JobContext, params: ResourceParams) -> int:
+    """Names the resources it was given, as they are, from its handler."""
+    ctx.add_resources(*params.resources)
+    return len(ctx.job.resources)

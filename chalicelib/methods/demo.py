@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+import uuid
 from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote_plus
@@ -16,6 +17,7 @@ from urllib.parse import quote_plus
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from chalicelib.context import Children, JobContext
+from chalicelib.models import RESOURCE_ID
 from chalicelib.redaction import ParamsOf
 from chalicelib.registry import job_method
 
@@ -204,3 +206,79 @@ def checksum(ctx: JobContext, params: ChecksumParams) -> dict[str, Any]:
         ctx.log.info("read %s: %d bytes", upload.filename, size)
         sums.append({"filename": upload.filename, "size": size, "sha256": digest.hexdigest()})
     return {**sums[0], "files": sums} if len(sums) > 1 else sums[0]
+
+
+# Jobs that act on resources (CloudSigma's drive_clone and server_clone,
+# NetApp's object_*): nothing is cloned, but the jobs name what they act on,
+# report progress, and a server's drives are cloned as its sub-jobs.
+
+ResourceId = Annotated[str, Field(min_length=1, max_length=200, pattern=RESOURCE_ID)]
+CLONE_NAMESPACE = uuid.UUID("9b0c1c52-3a5e-4d0b-8f43-5c1d2b8f6e01")
+
+
+def clone_id(job_id: str, of: str) -> str:
+    """The new resource's id: derived from the job, so a retried run (or a
+    re-spawned child) names the same clone."""
+    return str(uuid.uuid5(CLONE_NAMESPACE, f"{job_id}:{of}"))
+
+
+class DriveCloneParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    drive: ResourceId = Field(description="the drive to clone")
+    name: str | None = Field(None, max_length=200, description="the clone's name")
+    clone: ResourceId | None = Field(None, description="the clone's id (default: derived)")
+    seconds: float = Field(1.0, ge=0, le=900, description="how long the copy takes")
+    fail: bool = Field(False, description="fail halfway (to show a partial failure)")
+
+
+@job_method("demo.drive_clone", params=DriveCloneParams, abortable=True)
+def drive_clone(ctx: JobContext, params: DriveCloneParams) -> dict[str, Any]:
+    """Clones a drive: acts on it and on its clone (both named as the job's
+    resources), reporting progress as the copy goes."""
+    new_id = params.clone or clone_id(ctx.job_id, params.drive)
+    name = params.name or f"clone of {params.drive}"
+    # A parent that spawned this job named both already: no write then.
+    ctx.add_resources({"type": "drive", "id": params.drive, "action": "clone"},
+                      {"type": "drive", "id": new_id, "name": name, "action": "create"})
+    steps = 4
+    for step in range(1, steps + 1):
+        ctx.check_cancelled()
+        time.sleep(params.seconds / steps)
+        if params.fail and step == steps // 2:
+            raise DemoFailure(f"copying drive {params.drive} failed halfway")
+        ctx.set_progress(100 * step // steps, f"copied {step} of {steps} parts")
+    return {"uuid": new_id, "name": name, "cloned_from": params.drive}
+
+
+class ServerCloneParams(BaseModel):
+    model_config = ConfigDict(extra="forbid", defer_build=True)
+
+    server: ResourceId = Field(description="the server to clone")
+    name: str | None = Field(None, max_length=200, description="the clone's name")
+    drives: list[ResourceId] = Field(default_factory=list, max_length=100,
+                                     description="its drives, each cloned as a sub-job")
+    seconds: float = Field(1.0, ge=0, le=900, description="how long each drive's copy takes")
+    fail_drives: list[ResourceId] = Field(default_factory=list, max_length=100, description=(
+        "drives whose copy fails (the server's clone then ends with partial failures)"))
+
+
+@job_method("demo.server_clone", params=ServerCloneParams, abortable=True,
+            spawns_children=True, on_child_failure="continue")
+def server_clone(ctx: JobContext, params: ServerCloneParams) -> dict[str, Any]:
+    """Clones a server: acts on it and its clone, and clones each of its
+    drives as a sub-job (demo.drive_clone), which names its own drives."""
+    new_id = clone_id(ctx.job_id, params.server)
+    name = params.name or f"clone of {params.server}"
+    ctx.add_resources({"type": "server", "id": params.server, "action": "clone"},
+                      {"type": "server", "id": new_id, "name": name, "action": "create"})
+    for drive in params.drives:
+        copy = clone_id(ctx.job_id, drive)
+        ctx.spawn("demo.drive_clone", {
+            "drive": drive, "clone": copy, "seconds": params.seconds,
+            "fail": drive in params.fail_drives,
+        }, description=f"clone drive {drive}", resources=[
+            {"type": "drive", "id": drive, "action": "clone"},
+            {"type": "drive", "id": copy, "action": "create"}])
+    return {"uuid": new_id, "name": name, "cloned_from": params.server,
+            "drives": [clone_id(ctx.job_id, drive) for drive in params.drives]}

@@ -50,6 +50,7 @@ FILTERABLE: dict[str, Kind] = {
     "user_id": Kind.STRING,
     "parent_id": Kind.STRING,
     "root_id": Kind.STRING,
+    "resource": Kind.STRING,  # the first resource, <type>:<id>
 }
 
 # The filterable fields a job view may hold as null (exc_info.* are null
@@ -70,6 +71,7 @@ NULLABLE: frozenset[str] = frozenset({
     "user_id",
     "parent_id",
     "root_id",
+    "resource",
 })
 
 TOP_LEVEL_FIELDS: tuple[str, ...] = (
@@ -77,6 +79,7 @@ TOP_LEVEL_FIELDS: tuple[str, ...] = (
     "progress", "result", "result_encoding_error", "error", "exception", "exc_info",
     "logs_path", "logs_excerpt", "message_ids", "time_created", "time_started",
     "time_finished", "time_updated", "tenant_id", "user_id", "parent_id", "root_id",
+    "resources", "resource",
 )
 
 SELECTABLE: frozenset[str] = frozenset(TOP_LEVEL_FIELDS) | {

@@ -1,8 +1,8 @@
 """The query planner: which index a listing reads, with which key condition.
 
 Every listing is a DynamoDB Query on one index of the caller's tenant, never
-a Scan. The top-level equality conditions pick the index (parent, state,
-method, owner, else the tenant's); time_created bounds become the sort-key
+a Scan. The top-level equality conditions pick the index (parent, resource,
+state, method, owner, else the tenant's); time_created bounds become the sort-key
 range. Everything in the filter is still evaluated in memory on every
 candidate, so the planner decides only how much is read, never what matches.
 """
@@ -19,6 +19,7 @@ from chalicelib.query.options import OrderKey
 # How an index is reached from an equality condition, most selective first.
 INDEX_BY_FIELD = (
     ("parent_id", keys.BY_PARENT, "parent_id"),
+    ("resource", keys.BY_TENANT_RESOURCE, "tenant_resource"),
     ("state", keys.BY_TENANT_STATE, "tenant_state"),
     ("method", keys.BY_TENANT_METHOD, "tenant_method"),
     ("user_id", keys.BY_TENANT_USER, "tenant_user"),

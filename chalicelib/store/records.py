@@ -1,4 +1,4 @@
-"""Records: a job's record as a whole (create, read, join, delete) and the
+"""Records: a job's record as a whole (create, read, join, resources, delete) and the
 lock items that share its table."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from chalicelib import items
+from chalicelib import items, keys
 from chalicelib.errors import ServiceUnavailable, TransitionRejected
-from chalicelib.models import Job
-from chalicelib.states import ACTIVE_STATES
+from chalicelib.models import Job, ResourceRef
+from chalicelib.states import ACTIVE_STATES, JobState
 from chalicelib.store.table import Table, Update, key
 
 BATCH_GET_LIMIT = 100
@@ -68,6 +68,18 @@ class Records(Table):
         update.set("message_ids", {"L": [{"S": message_id}]}, append=True)
         # Only an unfinished job can be joined; a finished one frees its lock.
         return self._apply(job_id, update, update.state_in(ACTIVE_STATES))
+
+    def set_resources(self, job: Job, resources: list[ResourceRef], now: str) -> Job:
+        """A running job's resources (its handler named more): the list, and
+        the anchor its first makes (the by_tenant_resource key), in one write."""
+        update = Update()
+        update.set("resources", items.resources_value(resources))
+        update.set("time_updated", {"S": now})
+        if resources:
+            first = resources[0].key
+            update.set("resource", {"S": first})
+            update.set("tenant_resource", {"S": keys.tenant_resource(job.tenant_id, first)})
+        return self._apply(job.id, update, update.state_in([JobState.RUNNING]))
 
     def delete(self, job_id: str) -> Job:
         """Remove a job's record; answers it as it was. Of concurrent deletes

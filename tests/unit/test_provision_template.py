@@ -17,6 +17,7 @@ def test_the_template_declares_every_index_the_code_queries() -> None:
     assert declared == {
         keys.BY_TENANT, keys.BY_TENANT_STATE, keys.BY_TENANT_METHOD,
         keys.BY_TENANT_USER, keys.BY_PARENT, keys.BY_ACTIVE, keys.BY_NUMBER,
+        keys.BY_TENANT_RESOURCE,
     }
 
 

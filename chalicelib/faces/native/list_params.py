@@ -17,6 +17,8 @@ from chalicelib.query.options import parse_order_by, parse_select, project
 from chalicelib.validation import parse
 from chalicelib.views import Viewer, job_view
 
+RESOURCE_KEY = r"^[a-z][a-z0-9_]*:[A-Za-z0-9][A-Za-z0-9_.:@-]*$"  # models.ResourceRef.key
+
 
 class ListParams(BaseModel):
     """Query parameters of GET /jobs. Shorthands add conditions to `filters`."""
@@ -39,6 +41,8 @@ class ListParams(BaseModel):
     tenant_id: str | None = Field(None, max_length=200)
     parent_id: str | None = Field(None, max_length=200)
     user_id: str | None = Field(None, max_length=200)
+    resource: str | None = Field(None, max_length=250, pattern=RESOURCE_KEY, description=(
+        "<type>:<id>: the jobs anchored to that resource (an index of its own)"))
     created_after: str | None = Field(None, max_length=40)
     created_before: str | None = Field(None, max_length=40)
 
@@ -99,7 +103,7 @@ def _shorthand_filters(params: ListParams) -> list[tuple[str, list[Any]]]:
         states = [s.strip() for s in params.state.split(",") if s.strip()]
         conditions.append(("state", ["state", "=", states[0]] if len(states) == 1
                            else ["state", "in", states]))
-    for name in ("method", "tenant_id", "parent_id", "user_id"):
+    for name in ("method", "tenant_id", "parent_id", "user_id", "resource"):
         value = getattr(params, name)
         if value:
             conditions.append((name, [name, "=", value]))
