@@ -251,6 +251,19 @@ def serve_under_databases() -> None:
 serve_under_databases()
 
 
+# The NetApp Service Engine face (chalicelib.faces.netapp): GET/POST /v2.1/jobs.
+# Declared after serve_under_databases: another face's routes are not
+# served under /_db/. No authorizer: the face refuses in its own envelope.
+# --- netapp routes (begin) ---
+# --- netapp routes (end) ---
+
+
+# The CloudSigma 2.0 face (chalicelib.faces.cloudsigma): /api/2.0/jobs/...
+# No authorizer: the face refuses in CloudSigma's error list.
+# --- cloudsigma routes (begin) ---
+# --- cloudsigma routes (end) ---
+
+
 @app.lambda_function(name="worker")
 def worker(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return services().worker.handle(event)

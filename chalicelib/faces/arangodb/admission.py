@@ -9,14 +9,11 @@ cache), and refuses a missing or untrusted one with ArangoDB's 401, as arangod
 does for both. The caller it finds goes into the request's context, where
 API Gateway's authorizer would have put it, for the route behind.
 
-A request that already carries a caller in its context is not checked again:
-API Gateway never sets that context on a route without an authorizer, so
-only our own replay of an x-arango-async request can (as its sender).
+A request that already carries a caller in its context is not checked again
+(chalicelib.faces.auth.checked_caller says why that is safe).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from chalice.app import Request, Response
 
@@ -27,7 +24,7 @@ from chalicelib.faces.arangodb.job_params import (
     check_database,
     unknown_database,
 )
-from chalicelib.faces.auth import Refused, context_of, principal_of, request_caller
+from chalicelib.faces.auth import Refused, checked_caller
 from chalicelib.wiring import authenticator
 
 NOT_AUTHORIZED = "not authorized to execute this request"  # arangod's words
@@ -61,13 +58,7 @@ def refusal(request: Request | None, database: str, route_checks_its_own: bool
 def _caller(request: Request | None) -> Caller:
     if request is None:
         raise ArangoError(401, 401, NOT_AUTHORIZED)
-    context: dict[str, Any] = request.context
-    given = context.get("authorizer")
-    if isinstance(given, dict) and given.get("tenant_id"):
-        return principal_of(given)
     try:
-        caller = request_caller(request.headers, None, authenticator())
+        return checked_caller(request, authenticator())
     except Refused:
         raise ArangoError(401, 401, NOT_AUTHORIZED) from None
-    context["authorizer"] = context_of(caller)
-    return caller
