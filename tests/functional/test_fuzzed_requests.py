@@ -26,7 +26,8 @@ json_values = st.recursive(
     max_leaves=12,
 )
 SUBMIT_FIELDS = ["method", "params", "children", "description", "transient", "download",
-                 "upload", "on_child_failure", "children_timeout", "weight", "lock"]
+                 "upload", "on_child_failure", "children_timeout", "weight", "lock",
+                 "resources"]
 # Methods that finish at once if a fuzzed body happens to be valid.
 METHODS = st.sampled_from(["demo.echo", "demo.fail", "demo.group", "nope", "", "demo."])
 submit_bodies = st.one_of(
@@ -39,7 +40,7 @@ submit_bodies = st.one_of(
 QUERY_NAMES = ["limit", "offset", "order_by", "next_token", "query-filters", "query-options",
                "state", "method", "parent_id", "user_id", "tenant_id", "children", "depth",
                "wait", "since", "raw_result", "consume", "expired_before", "auth_token",
-               "count", "select"]
+               "count", "select", "resource"]
 queries = st.dictionaries(st.sampled_from(QUERY_NAMES) | st.text(min_size=1, max_size=6),
                           st.text(max_size=30) | st.integers().map(str), max_size=4)
 job_ids = st.text(min_size=1, max_size=40) | st.uuids().map(str)

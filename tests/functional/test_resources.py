@@ -5,10 +5,13 @@ the usual options and paging; demo.drive_clone and demo.server_clone."""
 
 from __future__ import annotations
 
+import urllib.parse
 import uuid
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from chalicelib.wiring import services
 from tests.helpers import CallRecorder, JobsClient, token_for
@@ -165,3 +168,24 @@ def test_a_job_submitted_without_resources_is_anchored_by_its_handler(
     assert again["result"] == 2  # named twice, kept once
     assert {j["id"] for j in listed(jobs, f"resource=server:{named[0]['id']}")["records"]} \
         == {job["id"], again["id"]}
+
+
+resource_text = st.text(max_size=12) | st.sampled_from(["drive", "server", "x:y", "a/b", "é"])
+fuzzed_resources = st.lists(st.fixed_dictionaries(
+    {"type": resource_text, "id": resource_text},
+    optional={"name": st.text(max_size=8) | st.none(), "action": resource_text}), max_size=3)
+
+
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(resources=fuzzed_resources, query=resource_text)
+def test_fuzzed_resources_and_resource_filters_never_fail_on_our_side(
+        jobs: JobsClient, resources: list[dict[str, Any]], query: str) -> None:
+    submitted = jobs.submit("demo.echo", {}, resources=resources)
+    listed_by = jobs.request("GET", "/jobs?" + urllib.parse.urlencode({"resource": query}))
+
+    assert submitted.status in (202, 400), submitted.body
+    assert listed_by.status in (200, 400), listed_by.body
+    for answer in (submitted, listed_by):
+        if answer.status == 400:
+            assert answer.body["error"]["message"]
