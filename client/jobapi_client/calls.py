@@ -1,0 +1,115 @@
+"""What each client call sends, and how it is retried: shared by the sync
+and the async client, which differ only in how they send (httpx.Client or
+httpx.AsyncClient)."""
+
+from __future__ import annotations
+
+import json
+import random
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote
+
+TERMINAL = ("SUCCESS", "FAILED", "ABORTED")
+MAX_WAIT = 25  # the API's long-poll limit (GET /jobs/{id}?wait=)
+RETRIED_STATUSES = (502, 503, 504)
+
+
+@dataclass(frozen=True)
+class Call:
+    method: str
+    path: str
+    params: dict[str, Any] | None = None
+    body: Any = None
+    headers: dict[str, str] = field(default_factory=dict)
+    # Safe to send again: reads, deletes, and a submit with an Idempotency-Key.
+    idempotent: bool = True
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Retry:
+    """Backoff with full jitter on 502/503/504 and connection errors, for
+    idempotent calls only; a Retry-After the API sends is honoured."""
+
+    attempts: int = 4
+    base: float = 0.2
+    cap: float = 5.0
+
+    def delay(self, attempt: int, retry_after: float | None) -> float:
+        if retry_after is not None:
+            return min(retry_after, self.cap)
+        return random.uniform(0, min(self.cap, self.base * 2 ** attempt))
+
+
+def job_path(job_id: str, tail: str = "") -> str:
+    return f"/jobs/{quote(str(job_id), safe='')}{tail}"
+
+
+def submit(method: str, params: dict[str, Any] | None, idempotency_key: str | None,
+           **fields: Any) -> Call:
+    body = {"method": method, "params": params or {},
+            **{name: value for name, value in fields.items() if value is not None}}
+    key = idempotency_key or str(uuid.uuid4())  # so that a retried submit makes one job
+    return Call("POST", "/jobs", body=body, headers={"Idempotency-Key": key})
+
+
+def get(job_id: str, wait: float | None = None, since: str | None = None,
+        children: str | None = None) -> Call:
+    params = {"wait": wait, "since": since, "children": children}
+    timeout = (wait or 0) + 30
+    return Call("GET", job_path(job_id), params=_present(params), timeout=timeout)
+
+
+def long_poll(job_id: str, since: str | None) -> Call:
+    return get(job_id, wait=MAX_WAIT, since=since, children="none")
+
+
+def listing(filters: list[Any] | None, params: dict[str, Any], next_token: str | None,
+            path: str = "/jobs") -> Call:
+    query = dict(params)
+    if filters:
+        query["filters"] = json.dumps(filters)
+    for name in ("order_by", "select"):
+        if isinstance(query.get(name), (list, tuple)):
+            query[name] = ",".join(query[name])
+    if next_token:
+        query["next_token"] = next_token
+    return Call("GET", path, params=_present(query))
+
+
+def cancel(job_id: str) -> Call:
+    # Cancelling twice is harmless (the second answers the job as it is, or a 409).
+    return Call("POST", job_path(job_id, "/cancel"), body={})
+
+
+def result(job_id: str, consume: bool) -> Call:
+    # Consuming is once-only: a retry after a lost answer would find nothing.
+    return Call("GET", job_path(job_id, "/result"), params=_present({"consume": consume or None}),
+                idempotent=not consume)
+
+
+def delete(job_id: str) -> Call:
+    return Call("DELETE", job_path(job_id))
+
+
+def logs(job_id: str) -> Call:
+    return Call("GET", job_path(job_id, "/logs"))
+
+
+def methods() -> Call:
+    return Call("GET", "/methods")
+
+
+def _present(params: dict[str, Any]) -> dict[str, Any]:
+    return {name: _text(value) for name, value in params.items() if value is not None}
+
+
+def _text(value: Any) -> Any:
+    return ("true" if value else "false") if isinstance(value, bool) else value
+
+
+def credential_headers(token: str | None, api_key: str | None) -> dict[str, str]:
+    secret = token or api_key
+    return {"Authorization": f"Bearer {secret}"} if secret else {}

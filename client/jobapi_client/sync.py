@@ -1,0 +1,158 @@
+"""JobsClient: the job API from synchronous code (httpx underneath)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from jobapi_client import calls
+from jobapi_client.calls import TERMINAL, Call, Retry
+from jobapi_client.errors import ApiError, JobFailed, error_of
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+# Named here: inside the class, `list` is the method.
+Records = list[dict[str, Any]]
+Filters = list[Any] | None
+
+
+class JobsClient:
+    """`JobsClient(url, token=...)` or `api_key=...`; a context manager."""
+
+    def __init__(self, url: str, token: str | None = None, api_key: str | None = None, *,
+                 timeout: float = 30.0, retry: Retry | None = None,
+                 http: httpx.Client | None = None) -> None:
+        self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
+        self._headers = calls.credential_headers(token, api_key)
+        self._retry = retry or Retry()
+
+    def __enter__(self) -> JobsClient:
+        return self
+
+    def __exit__(self, *_: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # -- jobs ------------------------------------------------------------------------
+
+    def submit(self, method: str, params: dict[str, Any] | None = None, *,
+               idempotency_key: str | None = None, **fields: Any) -> dict[str, Any]:
+        """Submit a job (`children`, `description`, `transient`, `resources`...
+        as keywords); retried safely: every submit carries an Idempotency-Key."""
+        return dict(self._send(calls.submit(method, params, idempotency_key, **fields)).json())
+
+    def get(self, job_id: str, *, wait: float | None = None,
+            since: str | None = None) -> dict[str, Any]:
+        return dict(self._send(calls.get(job_id, wait, since)).json())
+
+    def wait(self, job_id: str, on_progress: ProgressCallback | None = None, *,
+             timeout: float | None = None, raise_on_failure: bool = False) -> dict[str, Any]:
+        """Follow a job to its end by long polling (one request per change, or
+        per 25 s); `on_progress(job)` on every change seen. Answers the job."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        job = self.get(job_id)
+        while True:
+            if on_progress is not None:
+                on_progress(job)
+            if job["state"] in TERMINAL:
+                if raise_on_failure and job["state"] != "SUCCESS":
+                    raise JobFailed(job)
+                return job
+            if deadline is not None and time.monotonic() >= deadline:
+                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+            job = dict(self._send(calls.long_poll(job_id, job.get("time_updated"))).json())
+
+    def list(self, filters: list[Any] | None = None, **params: Any) -> Iterator[dict[str, Any]]:
+        """Every matching job, page after page (`state=`, `method=`,
+        `order_by=`, `select=`, `limit=` per page, ...; `filters` in the
+        query-filter language)."""
+        yield from self._pages(filters, params, "/jobs")
+
+    def children(self, job_id: str, **params: Any) -> Iterator[dict[str, Any]]:
+        yield from self._pages(None, params, calls.job_path(job_id, "/children"))
+
+    def cancel(self, job_id: str) -> dict[str, Any]:
+        return dict(self._send(calls.cancel(job_id)).json())
+
+    def result(self, job_id: str, *, consume: bool = False) -> Any:
+        return self._send(calls.result(job_id, consume)).json()
+
+    def delete(self, job_id: str) -> dict[str, Any]:
+        return dict(self._send(calls.delete(job_id)).json())
+
+    def logs(self, job_id: str) -> str:
+        return self._send(calls.logs(job_id)).text
+
+    def methods(self) -> Records:
+        return [dict(method) for method in self._send(calls.methods()).json()["methods"]]
+
+    def download(self, submitted: dict[str, Any], path: str | Path) -> int:
+        """The file of a job submitted with `download={"filename": ...}`, once,
+        streamed to `path` (waiting while it is written); answers its size.
+        `submitted` is submit()'s answer: only it holds the one-time link."""
+        link = submitted.get("download_url")
+        if not link:
+            raise ValueError("that job was not submitted with a download (no download_url)")
+        with self._http.stream("GET", link, follow_redirects=True,
+                               timeout=None) as answer:
+            if answer.status_code >= 400:
+                answer.read()
+                raise error_of(answer.status_code, answer_json(answer))
+            size = 0
+            with open(path, "wb") as out:
+                for chunk in answer.iter_bytes():
+                    out.write(chunk)
+                    size += len(chunk)
+        return size
+
+    # -- sending ---------------------------------------------------------------------
+
+    def _pages(self, filters: Filters, params: dict[str, Any],
+               path: str) -> Iterator[dict[str, Any]]:
+        token: str | None = None
+        while True:
+            page = self._send(calls.listing(filters, params, token, path)).json()
+            yield from page["records"]
+            token = page.get("next_token")
+            if not token:
+                return
+
+    def _send(self, call: Call) -> httpx.Response:
+        attempt = 0
+        while True:
+            try:
+                answer = self._http.request(
+                    call.method, call.path, params=call.params, json=call.body,
+                    headers={**self._headers, **call.headers},
+                    timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT)
+            except httpx.TransportError:
+                if not call.idempotent or attempt + 1 >= self._retry.attempts:
+                    raise
+                time.sleep(self._retry.delay(attempt, None))
+                attempt += 1
+                continue
+            if answer.status_code < 400:
+                return answer
+            error = error_of(answer.status_code, answer_json(answer),
+                             answer.headers.get("Retry-After"))
+            if not retried(call, error, attempt, self._retry):
+                raise error
+            time.sleep(self._retry.delay(attempt, error.retry_after))
+            attempt += 1
+
+
+def retried(call: Call, error: ApiError, attempt: int, retry: Retry) -> bool:
+    return call.idempotent and error.status in calls.RETRIED_STATUSES and \
+        attempt + 1 < retry.attempts
+
+
+def answer_json(answer: httpx.Response) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return answer.text
