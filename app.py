@@ -10,7 +10,10 @@ chalicelib.wiring imports per service). The authorizer
 (/_api/..., also under /_db/{database}/, where every native route is served
 too) hand theirs to chalicelib.faces.arangodb.job_endpoints (and admission,
 which checks their credential), and its middleware hands a request
-with `x-arango-async` to chalicelib.faces.arangodb.async_requests. The WebSocket handlers hand each
+with `x-arango-async` to chalicelib.faces.arangodb.async_requests. The
+NetApp face's (/v2.1/jobs) go to chalicelib.faces.netapp.job_endpoints and
+the CloudSigma face's (/api/2.0/jobs/) to chalicelib.faces.cloudsigma.job_endpoints,
+each checking its credential to refuse in its own shape. The WebSocket handlers hand each
 message to the face its connection speaks (chalicelib.faces.sockets); the
 stream handler (job_events) delivers job events, each face rendering its own.
 """
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
     from chalicelib.faces.arangodb import admission as arangodb_admission
     from chalicelib.faces.arangodb import async_requests as arangodb_async
     from chalicelib.faces.arangodb import job_endpoints as arangodb_jobs
+    from chalicelib.faces.cloudsigma import job_endpoints as cloudsigma_jobs
     from chalicelib.faces.native import (
         credential_endpoints,
         endpoints,
@@ -40,6 +44,7 @@ if TYPE_CHECKING:
         list_endpoints,
         upload_endpoints,
     )
+    from chalicelib.faces.netapp import job_endpoints as netapp_jobs
     from chalicelib.faces.truenas import notifications as truenas_notifications
 else:
     sockets = LazyModule("chalicelib.faces.sockets")
@@ -52,6 +57,8 @@ else:
     arangodb_jobs = LazyModule("chalicelib.faces.arangodb.job_endpoints")
     arangodb_async = LazyModule("chalicelib.faces.arangodb.async_requests")
     arangodb_admission = LazyModule("chalicelib.faces.arangodb.admission")
+    cloudsigma_jobs = LazyModule("chalicelib.faces.cloudsigma.job_endpoints")
+    netapp_jobs = LazyModule("chalicelib.faces.netapp.job_endpoints")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our
@@ -255,12 +262,56 @@ serve_under_databases()
 # Declared after serve_under_databases: another face's routes are not
 # served under /_db/. No authorizer: the face refuses in its own envelope.
 # --- netapp routes (begin) ---
+@app.route("/v2.1/jobs", methods=["GET"])
+def netapp_list_jobs() -> Response:
+    return netapp_jobs.list_jobs(app.current_request)
+
+
+# Any Content-Type, read as JSON: a refusal must be NetApp's envelope, never
+# Chalice's own 415.
+@app.route("/v2.1/jobs", methods=["POST"], content_types=["*/*"])
+def netapp_submit_job() -> Response:
+    return netapp_jobs.submit_job(app.current_request)
+
+
+@app.route("/v2.1/jobs/{job_id}", methods=["GET"])
+def netapp_get_job(job_id: str) -> Response:
+    return netapp_jobs.get_job(app.current_request, job_id)
 # --- netapp routes (end) ---
 
 
 # The CloudSigma 2.0 face (chalicelib.faces.cloudsigma): /api/2.0/jobs/...
 # No authorizer: the face refuses in CloudSigma's error list.
 # --- cloudsigma routes (begin) ---
+# Each path is also served with its trailing "/" (API Gateway and Chalice
+# route both to the resource declared without it). Any Content-Type: a GET
+# has no body, and a refusal must be CloudSigma's list, not Chalice's 415.
+CLOUDSIGMA_ANY = ["*/*"]
+CLOUDSIGMA_WRITES = ["POST", "PUT", "PATCH", "DELETE"]
+
+
+@app.route("/api/2.0/jobs", methods=["GET"], content_types=CLOUDSIGMA_ANY)
+@app.route("/api/2.0/jobs/detail", methods=["GET"], content_types=CLOUDSIGMA_ANY)
+def cloudsigma_list_jobs() -> Response:
+    return cloudsigma_jobs.list_jobs(app.current_request)
+
+
+@app.route("/api/2.0/jobs/schema", methods=["GET"], content_types=CLOUDSIGMA_ANY)
+def cloudsigma_jobs_schema() -> Response:
+    return cloudsigma_jobs.get_schema(app.current_request)
+
+
+@app.route("/api/2.0/jobs/{uuid}", methods=["GET"], content_types=CLOUDSIGMA_ANY)
+def cloudsigma_get_job(uuid: str) -> Response:
+    return cloudsigma_jobs.get_job(app.current_request, uuid)
+
+
+@app.route("/api/2.0/jobs", methods=CLOUDSIGMA_WRITES, content_types=CLOUDSIGMA_ANY)
+@app.route("/api/2.0/jobs/detail", methods=CLOUDSIGMA_WRITES, content_types=CLOUDSIGMA_ANY)
+@app.route("/api/2.0/jobs/schema", methods=CLOUDSIGMA_WRITES, content_types=CLOUDSIGMA_ANY)
+@app.route("/api/2.0/jobs/{uuid}", methods=CLOUDSIGMA_WRITES, content_types=CLOUDSIGMA_ANY)
+def cloudsigma_jobs_read_only(uuid: str | None = None) -> Response:
+    return cloudsigma_jobs.not_allowed(app.current_request)
 # --- cloudsigma routes (end) ---
 
 

@@ -189,6 +189,7 @@ def run_matrix(call: Call) -> Matrix:
             assert m.ask(who, "GET", path).status == (REFUSED.get(who) or 200), (who, path)
 
     check_arangodb(m, secret_job)
+    check_other_faces(m, secret_job)
     check_writes(m, ann_jobs)
     check_credentials(m)
     check_idempotency_keys(m)
@@ -265,6 +266,16 @@ def tenant_of(m: Matrix, who: str) -> str:
     assert reply.status == 200, (who, reply.text)
     tenants = {"other_tenant_admin": OTHER_TENANT, "full_admin": "ops"}
     return tenants.get(BY_CREDENTIAL.get(who, who), TENANT)
+
+
+def check_other_faces(m: Matrix, secret_job: str) -> None:
+    """The NetApp and CloudSigma faces, each in a module of its own (they
+    import this one's names, hence the imports here)."""
+    from tests.isolation_cloudsigma import check_cloudsigma
+    from tests.isolation_netapp import check_netapp
+
+    check_netapp(m, secret_job)
+    check_cloudsigma(m, secret_job)
 
 
 def check_writes(m: Matrix, ann_jobs: set[str]) -> None:

@@ -27,7 +27,10 @@ to the routes), `json_input` (the JSON clients send, read strictly) and
 The faces: `native/`, the REST API (/jobs, /methods, /_upload, /_download);
 `truenas/`, JSON-RPC over WebSocket; `arangodb/`, the async job manager
 (/_api/job, /_api/version, also under /_db/<name>/) and `x-arango-async` on
-any route.
+any route; `netapp/`, NetApp Service Engine's job objects (/v2.1/jobs) in
+its status/result envelope; `cloudsigma/`, CloudSigma's jobs API 2.0
+(/api/2.0/jobs/...). Shared too: `guarded` (the route guard that answers
+errors in a face's shape).
 
 Nothing is imported here: app.py imports `auth` on every function's cold path.
 """

@@ -222,3 +222,19 @@ def test_fuzzed_requests_under_a_database_never_fail_on_our_side(
         arango = error is True and answer.body["code"] == answer.status
         native = isinstance(error, dict) and error["code"] and error["message"]
         assert arango or native, answer.body
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("POST", "/v2.1/jobs", {"action": "demo.echo", "request_payload": {"via": "netapp"}}),
+    ("GET", "/api/2.0/jobs/", None),
+])
+def test_an_async_request_to_another_faces_route_is_checked_and_replayed(
+        jobs: JobsClient, method: str, path: str, body: Any) -> None:
+    refused = jobs.as_caller(None).request(method, path, body, headers=STORE)
+    job_id = accepted(jobs.request(method, path, body, headers=STORE))
+
+    answer = fetched(jobs, job_id)
+
+    assert refused.status == 401 and refused.body == NOT_AUTHORIZED
+    assert answer.status == (202 if method == "POST" else 200), answer.body
+    assert ("status" in answer.body) if method == "POST" else ("objects" in answer.body)

@@ -12,7 +12,8 @@ API_ONLY = {"chalicelib.faces.native.endpoints", "chalicelib.listing", "chalicel
             "chalicelib.views", "chalicelib.faces.native.upload_form",
             "chalicelib.faces.native.requests",  # the REST face's request models
             "chalicelib.faces.truenas", "chalicelib.faces.native.event_endpoints",
-            "chalicelib.faces.arangodb"}
+            "chalicelib.faces.arangodb", "chalicelib.faces.netapp",
+            "chalicelib.faces.cloudsigma"}
 
 
 def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:

@@ -13,9 +13,10 @@ Not made async: the job manager's own routes (/_api/job...: the header is
 ignored, they answer at once), and refused with a 400: the credential routes
 (their answer is a secret, or their effect must be synchronous) and the
 routes that check their own credential (/_upload, the download link,
-/health: no caller to run as). Under /_db/<database>/ and on /_api/version
-the face checks the caller and the database (admission) before the job is
-made: API Gateway's authorizer did not. A request without the header costs
+/health: no caller to run as). Under /_db/<database>/, on /_api/version
+and on the NetApp and CloudSigma faces' routes the caller (and the
+database) is checked here (admission) before the job is made: API Gateway's
+authorizer did not. A request without the header costs
 nothing more than a header lookup.
 """
 
@@ -38,6 +39,9 @@ ASYNC = "x-arango-async"
 ASYNC_ID = "x-arango-async-id"
 METHOD = "core.http_request"
 IN_DATABASE = "/_db/{database}"
+# Routes whose face checks the credential itself (no API Gateway authorizer):
+# the same check (admission) runs before such a request is made a job.
+FACE_CHECKED = ("/_api/", "/v2.1/", "/api/2.0/")
 JOB_MANAGER = ("/_api/job", f"{IN_DATABASE}/_api/job")
 SYNCHRONOUS_ONLY = {("POST", "/api_keys"), ("POST", "/auth/tokens"),
                     ("DELETE", "/api_keys/{key_id}")}
@@ -69,7 +73,7 @@ def answer(request: Request, get_response: Callable[[Request], Response],
 def _accept(request: Request, mode: str, route: RouteEntry) -> Response:
     if mode not in ("store", "true"):
         raise ArangoError(400, 400, "x-arango-async must be store or true")
-    face_checked = route.uri_pattern.startswith("/_api/")
+    face_checked = route.uri_pattern.startswith(FACE_CHECKED)
     if (request.method, route.uri_pattern) in SYNCHRONOUS_ONLY or \
             (route.authorizer is None and not face_checked):
         raise ArangoError(400, 400, f"async execution is not allowed for {request.method} "
