@@ -8,10 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from websockets.exceptions import WebSocketException
+from websockets.sync.client import connect
 
-from jobapi_client import calls
+from jobapi_client import calls, events
 from jobapi_client.calls import TERMINAL, Call, Retry
 from jobapi_client.errors import ApiError, JobFailed, error_of
+from jobapi_client.events import EventsUnavailable, Follower
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 # Named here: inside the class, `list` is the method.
@@ -24,10 +27,14 @@ class JobsClient:
 
     def __init__(self, url: str, token: str | None = None, api_key: str | None = None, *,
                  timeout: float = 30.0, retry: Retry | None = None,
-                 http: httpx.Client | None = None) -> None:
+                 http: httpx.Client | None = None, use_events: bool | str = True) -> None:
         self._http = http or httpx.Client(base_url=url.rstrip("/"), timeout=timeout)
         self._headers = calls.credential_headers(token, api_key)
         self._retry = retry or Retry()
+        # The events WebSocket's URL (an explicit one, or /events on the API's
+        # host), None to follow jobs by long polling only.
+        self._events_url = use_events if isinstance(use_events, str) else \
+            events.events_url(url) if use_events else None
 
     def __enter__(self) -> JobsClient:
         return self
@@ -52,20 +59,54 @@ class JobsClient:
 
     def wait(self, job_id: str, on_progress: ProgressCallback | None = None, *,
              timeout: float | None = None, raise_on_failure: bool = False) -> dict[str, Any]:
-        """Follow a job to its end by long polling (one request per change, or
-        per 25 s); `on_progress(job)` on every change seen. Answers the job."""
+        """Follow a job to its end: over the events WebSocket when it answers
+        (a push per change), else by long polling (one request per change,
+        or per 25 s); `on_progress(job)` on every change seen. Answers the job."""
         deadline = None if timeout is None else time.monotonic() + timeout
+        job = None
+        if self._events_url:
+            try:
+                job = self._follow_events(self._events_url, job_id, on_progress, deadline)
+            except (EventsUnavailable, OSError, WebSocketException):
+                job = None  # no events here (or they stopped): poll instead
+        if job is None:
+            job = self._follow_polls(job_id, on_progress, deadline)
+        if raise_on_failure and job["state"] != "SUCCESS":
+            raise JobFailed(job)
+        return job
+
+    def _follow_polls(self, job_id: str, on_progress: ProgressCallback | None,
+                      deadline: float | None) -> dict[str, Any]:
         job = self.get(job_id)
         while True:
             if on_progress is not None:
                 on_progress(job)
             if job["state"] in TERMINAL:
-                if raise_on_failure and job["state"] != "SUCCESS":
-                    raise JobFailed(job)
                 return job
-            if deadline is not None and time.monotonic() >= deadline:
-                raise TimeoutError(f"job {job_id} still {job['state']} after {timeout} s")
+            _check_deadline(job, deadline)
             job = dict(self._send(calls.long_poll(job_id, job.get("time_updated"))).json())
+
+    def _follow_events(self, url: str, job_id: str, on_progress: ProgressCallback | None,
+                       deadline: float | None) -> dict[str, Any]:
+        follower = Follower(job_id)
+        with connect(url, additional_headers=self._headers,
+                     open_timeout=5) as socket:
+            socket.send(events.subscribe_message(job_id))
+            while True:
+                try:
+                    moved = follower.take(socket.recv(timeout=events.SILENCE_SECONDS))
+                except TimeoutError:  # silence: make sure nothing was missed
+                    moved = self.get(job_id) if follower.subscribed else None
+                    if moved is None:
+                        raise EventsUnavailable("no answer to the subscription") from None
+                    follower.job = moved
+                if moved is None:
+                    continue
+                if on_progress is not None:
+                    on_progress(moved)
+                if moved["state"] in TERMINAL:
+                    return moved
+                _check_deadline(moved, deadline)
 
     def list(self, filters: list[Any] | None = None, **params: Any) -> Iterator[dict[str, Any]]:
         """Every matching job, page after page (`state=`, `method=`,
@@ -144,6 +185,11 @@ class JobsClient:
                 raise error
             time.sleep(self._retry.delay(attempt, error.retry_after))
             attempt += 1
+
+
+def _check_deadline(job: dict[str, Any], deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError(f"job {job['id']} still {job['state']} after the timeout")
 
 
 def retried(call: Call, error: ApiError, attempt: int, retry: Retry) -> bool:

@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from jobapi_client import AsyncJobsClient, JobsClient
 from jobapi_client.errors import (
@@ -144,3 +145,30 @@ def test_the_async_client_does_the_same(server: LocalServer, api_key: str) -> No
     done, listed, percents = asyncio.run(scenario())
 
     assert done["state"] == "SUCCESS" and listed == [done["id"]] and percents[-1] == 100
+
+
+def counting_client(server: LocalServer, api_key: str, gets: list[str],
+                    **options: Any) -> JobsClient:
+    def count(request: httpx.Request) -> None:
+        if request.method == "GET":
+            gets.append(request.url.path)
+
+    http = httpx.Client(base_url=server.url, event_hooks={"request": [count]}, timeout=60)
+    return JobsClient(server.url, api_key=api_key, http=http, **options)
+
+
+@pytest.mark.parametrize("use_events", [True, False, "ws://127.0.0.1:9/events"])
+def test_wait_follows_events_and_falls_back_to_long_polling(
+        server: LocalServer, api_key: str, use_events: bool | str) -> None:
+    gets: list[str] = []
+    seen: list[int] = []
+    with counting_client(server, api_key, gets, use_events=use_events) as jobs:
+        job = jobs.submit("demo.sleep", {"seconds": 2, "steps": 4})
+
+        done = jobs.wait(job["id"], on_progress=lambda j: seen.append(j["revision"]))
+
+    assert done["state"] == "SUCCESS" and seen == sorted(set(seen)) and len(seen) >= 3
+    if use_events is True:
+        assert gets == []  # every change pushed, none polled
+    else:
+        assert gets and set(gets) == {f"/jobs/{job['id']}"}

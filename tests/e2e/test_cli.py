@@ -1,0 +1,95 @@
+"""`jobapi`, the command line installed with the client (issue 21, item 4),
+run as a real process against `make run`'s server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.e2e.conftest import LocalServer
+
+JOBAPI = Path(sys.executable).parent / "jobapi"
+
+
+@pytest.fixture(scope="module")
+def env(server: LocalServer) -> dict[str, str]:
+    key = server.http.post(f"{server.url}/api_keys", json={"name": "cli"}, timeout=10).json()
+    return {**os.environ, "JOBAPI_URL": server.url, "JOBAPI_TOKEN": key["key"],
+            "COLUMNS": "160"}
+
+
+def run(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([str(JOBAPI), *args], env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def test_submit_wait_shows_progress_and_ends_with_the_result(env: dict[str, str]) -> None:
+    done = run(env, "submit", "demo.sleep", "seconds=1", "steps=4", "--wait")
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == {"slept": 1, "steps": 4}
+    assert "100%" in done.stderr and "step 4 of 4" in done.stderr
+
+
+def test_a_failed_job_exits_non_zero_with_its_error(env: dict[str, str]) -> None:
+    failed = run(env, "submit", "demo.fail", "message=broken on purpose", "--wait")
+
+    assert failed.returncode == 1 and "broken on purpose" in failed.stdout
+
+
+def test_an_api_error_is_its_message_and_exit_code_2(env: dict[str, str]) -> None:
+    refused = run(env, "submit", "no.such.method")
+    bad = run(env, "submit", "demo.sleep", "seconds")
+
+    assert refused.returncode == 2 and "unknown_method" in refused.stderr
+    assert bad.returncode == 2 and "key=value" in bad.stderr
+
+
+def test_ls_get_cancel_result_and_methods(env: dict[str, str]) -> None:
+    job = json.loads(run(env, "submit", "demo.sleep", "seconds=60", "steps=600").stdout)
+    echo = json.loads(run(env, "submit", "demo.echo", "x=[1,2]", "--wait").stdout)
+
+    listed = json.loads(run(env, "ls", "--state", "RUNNING,WAITING", "--json").stdout)
+    table = run(env, "ls", "--select", "id,state", "--limit", "5")
+    cancelled = json.loads(run(env, "cancel", job["id"]).stdout)
+    got = json.loads(run(env, "get", job["id"]).stdout)
+    methods = run(env, "methods")
+
+    assert echo == {"x": [1, 2]}
+    assert job["id"] in {record["id"] for record in listed}
+    assert job["id"] in table.stdout and "state" in table.stdout
+    assert cancelled["id"] == got["id"] == job["id"]
+    assert "demo.sleep" in methods.stdout
+
+
+def test_ctrl_c_stops_waiting_not_the_job(env: dict[str, str], server: LocalServer) -> None:
+    waiting = subprocess.Popen([str(JOBAPI), "submit", "demo.sleep", "seconds=30", "steps=30",
+                                "--wait"], env=env, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    time.sleep(4)
+    waiting.send_signal(signal.SIGINT)
+    _, stderr = waiting.communicate(timeout=30)
+    job_id = next(word for line in stderr.splitlines() if line.startswith("job ")
+                  for word in line.split()[1:2])
+
+    job: dict[str, Any] = server.http.get(f"{server.url}/jobs/{job_id}", timeout=10).json()
+    assert waiting.returncode == 130 and "stopped waiting" in stderr
+    assert job["state"] == "RUNNING"
+    server.http.post(f"{server.url}/jobs/{job_id}/cancel", json={}, timeout=10)
+
+
+def test_watch_shows_the_tree_and_its_roll_up(env: dict[str, str]) -> None:
+    parent = json.loads(run(env, "submit", "demo.fanout", "count=3").stdout)
+
+    watched = run(env, "watch", parent["id"], "--refresh", "0.3")
+
+    assert watched.returncode == 0, watched.stderr
+    assert watched.stdout.count("demo.echo") >= 3 and "SUCCESS" in watched.stdout
