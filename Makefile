@@ -37,9 +37,10 @@ api-key: $(INSTALLED)
 	@$(BIN)/python -m local.api_key --url http://127.0.0.1:$(PORT) --name "$(NAME)" \
 		--tenant "$(TENANT)" --user "$(USER_ID)" $(if $(ROLE),--role "$(ROLE)")
 
-## test: lint, types, CloudFormation lint and the whole pytest suite
+## test: lint, types, CloudFormation lint and the whole pytest suite (3 processes:
+##       the tests mostly wait on moto, sockets and sleeps; a module stays in one)
 test: $(INSTALLED) $(AIOTRUENAS) lint
-	$(BIN)/pytest
+	$(BIN)/pytest -n 3 --dist loadfile
 
 lint: $(INSTALLED) $(CHECKOV)
 	$(BIN)/ruff check .
