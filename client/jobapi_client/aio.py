@@ -4,6 +4,7 @@ same calls as JobsClient (jobapi_client.calls builds them for both)."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
@@ -12,8 +13,7 @@ import httpx
 
 from jobapi_client import calls
 from jobapi_client.calls import TERMINAL, Call, Retry
-from jobapi_client.errors import JobFailed, error_of
-from jobapi_client.sync import answer_json, retried
+from jobapi_client.errors import JobFailed
 
 ProgressCallback = Callable[[dict[str, Any]], Any]
 
@@ -86,24 +86,17 @@ class AsyncJobsClient:
         return dict((await self._send(call)).json())
 
     async def _send(self, call: Call) -> httpx.Response:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
+            answer, failure = None, None
             try:
                 answer = await self._http.request(
                     call.method, call.path, params=call.params, json=call.body,
                     headers={**self._headers, **call.headers},
                     timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT)
-            except httpx.TransportError:
-                if not call.idempotent or attempt + 1 >= self._retry.attempts:
-                    raise
-                await asyncio.sleep(self._retry.delay(attempt, None))
-                attempt += 1
-                continue
-            if answer.status_code < 400:
+            except httpx.TransportError as exc:
+                failure = exc
+            wait = calls.next_try(call, self._retry, attempt, answer, failure)
+            if wait is None and answer is not None:
                 return answer
-            error = error_of(answer.status_code, answer_json(answer),
-                             answer.headers.get("Retry-After"))
-            if not retried(call, error, attempt, self._retry):
-                raise error
-            await asyncio.sleep(self._retry.delay(attempt, error.retry_after))
-            attempt += 1
+            await asyncio.sleep(wait or 0)
+        raise AssertionError("unreachable")

@@ -11,6 +11,10 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
+import httpx
+
+from jobapi_client.errors import ApiError, error_of
+
 TERMINAL = ("SUCCESS", "FAILED", "ABORTED")
 MAX_WAIT = 25  # the API's long-poll limit (GET /jobs/{id}?wait=)
 RETRIED_STATUSES = (502, 503, 504)
@@ -41,6 +45,29 @@ class Retry:
         if retry_after is not None:
             return min(retry_after, self.cap)
         return random.uniform(0, min(self.cap, self.base * 2 ** attempt))
+
+
+def next_try(call: Call, retry: Retry, attempt: int, answer: httpx.Response | None,
+             failure: httpx.TransportError | None) -> float | None:
+    """After one attempt at `call`: None when `answer` is its answer; else
+    the seconds to wait before the next attempt; else (no attempt left, or
+    not to be retried) the typed error (or the connection failure) raised."""
+    if answer is not None and answer.status_code < 400:
+        return None
+    error: ApiError | httpx.TransportError = failure if failure is not None else error_of(
+        answer.status_code, answer_json(answer), answer.headers.get("Retry-After")) \
+        if answer is not None else httpx.TransportError("no answer")
+    transient = isinstance(error, httpx.TransportError) or error.status in RETRIED_STATUSES
+    if not (call.idempotent and transient and attempt + 1 < retry.attempts):
+        raise error
+    return retry.delay(attempt, getattr(error, "retry_after", None))
+
+
+def answer_json(answer: httpx.Response) -> Any:
+    try:
+        return answer.json()
+    except ValueError:
+        return answer.text
 
 
 def job_path(job_id: str, tail: str = "") -> str:

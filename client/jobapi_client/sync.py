@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from websockets.sync.client import connect
 
 from jobapi_client import calls, events
 from jobapi_client.calls import TERMINAL, Call, Retry
-from jobapi_client.errors import ApiError, JobFailed, error_of
+from jobapi_client.errors import JobFailed, error_of
 from jobapi_client.events import EventsUnavailable, Follower
 
 ProgressCallback = Callable[[dict[str, Any]], None]
@@ -143,7 +144,7 @@ class JobsClient:
                                timeout=None) as answer:
             if answer.status_code >= 400:
                 answer.read()
-                raise error_of(answer.status_code, answer_json(answer))
+                raise error_of(answer.status_code, calls.answer_json(answer))
             size = 0
             with open(path, "wb") as out:
                 for chunk in answer.iter_bytes():
@@ -164,27 +165,20 @@ class JobsClient:
                 return
 
     def _send(self, call: Call) -> httpx.Response:
-        attempt = 0
-        while True:
+        for attempt in itertools.count():
+            answer, failure = None, None
             try:
                 answer = self._http.request(
                     call.method, call.path, params=call.params, json=call.body,
                     headers={**self._headers, **call.headers},
                     timeout=call.timeout if call.timeout is not None else httpx.USE_CLIENT_DEFAULT)
-            except httpx.TransportError:
-                if not call.idempotent or attempt + 1 >= self._retry.attempts:
-                    raise
-                time.sleep(self._retry.delay(attempt, None))
-                attempt += 1
-                continue
-            if answer.status_code < 400:
+            except httpx.TransportError as exc:
+                failure = exc
+            wait = calls.next_try(call, self._retry, attempt, answer, failure)
+            if wait is None and answer is not None:
                 return answer
-            error = error_of(answer.status_code, answer_json(answer),
-                             answer.headers.get("Retry-After"))
-            if not retried(call, error, attempt, self._retry):
-                raise error
-            time.sleep(self._retry.delay(attempt, error.retry_after))
-            attempt += 1
+            time.sleep(wait or 0)
+        raise AssertionError("unreachable")
 
 
 def _check_deadline(job: dict[str, Any], deadline: float | None) -> None:
@@ -192,13 +186,3 @@ def _check_deadline(job: dict[str, Any], deadline: float | None) -> None:
         raise TimeoutError(f"job {job['id']} still {job['state']} after the timeout")
 
 
-def retried(call: Call, error: ApiError, attempt: int, retry: Retry) -> bool:
-    return call.idempotent and error.status in calls.RETRIED_STATUSES and \
-        attempt + 1 < retry.attempts
-
-
-def answer_json(answer: httpx.Response) -> Any:
-    try:
-        return answer.json()
-    except ValueError:
-        return answer.text

@@ -23,3 +23,12 @@ def server() -> Iterator[LocalServer]:
 def tls_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalServer]:
     with running_server(tls_dir=tmp_path_factory.mktemp("tls")) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def api_key(server: LocalServer, request: pytest.FixtureRequest) -> str:
+    """An API key of the server's admin, named after the test module."""
+    name = request.module.__name__.rpartition(".")[2]
+    answer = server.http.post(f"{server.url}/api_keys", json={"name": name}, timeout=10)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["key"])

@@ -32,14 +32,6 @@ from tests.e2e.conftest import LocalServer
 
 
 @pytest.fixture(scope="module")
-def api_key(server: LocalServer) -> str:
-    answer = server.http.post(f"{server.url}/api_keys", json={"name": "python-arango"},
-                              timeout=10)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["key"])
-
-
-@pytest.fixture(scope="module")
 def arango(server: LocalServer) -> Iterator[ArangoClient]:
     client = ArangoClient(hosts=server.url)
     yield client

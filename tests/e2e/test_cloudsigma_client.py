@@ -18,8 +18,6 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from tests.e2e.conftest import LocalServer
 
 CLIENT = """
@@ -43,14 +41,6 @@ except errors.ApiClientError as error:
                     "message": error.message}
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def api_key(server: LocalServer) -> str:
-    answer = server.http.post(f"{server.url}/api_keys", json={"name": "cloudsigma"},
-                              timeout=10)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["key"])
 
 
 def config_file(tmp_path: Path, server: LocalServer, password: str) -> Path:

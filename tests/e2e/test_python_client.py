@@ -24,14 +24,6 @@ from jobapi_client.errors import (
 from tests.e2e.conftest import LocalServer
 
 
-@pytest.fixture(scope="module")
-def api_key(server: LocalServer) -> str:
-    answer = server.http.post(f"{server.url}/api_keys", json={"name": "python client"},
-                              timeout=10)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["key"])
-
-
 @pytest.fixture
 def jobs(server: LocalServer, api_key: str) -> Any:
     with JobsClient(server.url, api_key=api_key) as client:

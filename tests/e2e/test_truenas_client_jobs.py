@@ -25,13 +25,6 @@ from tests.e2e.conftest import LocalServer
 AIOTRUENAS_PYTHON = Path(__file__).resolve().parents[2] / ".venv-aiotruenas" / "bin" / "python"
 
 
-@pytest.fixture(scope="module")
-def api_key(server: LocalServer) -> str:
-    answer = server.http.post(f"{server.url}/api_keys", json={"name": "jobs"}, timeout=10)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["key"])
-
-
 @pytest.fixture
 def nas(server: LocalServer, api_key: str) -> Iterator[TrueNASClient]:
     client = TrueNASClient(server.url.replace("http://", "ws://") + "/api/current",

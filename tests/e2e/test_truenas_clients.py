@@ -20,13 +20,6 @@ from websockets.sync.client import connect
 from tests.e2e.conftest import LocalServer
 
 
-@pytest.fixture(scope="module")
-def api_key(server: LocalServer) -> str:
-    answer = server.http.post(f"{server.url}/api_keys", json={"name": "pytruenas"}, timeout=10)
-    assert answer.status_code == 201, answer.text
-    return str(answer.json()["key"])
-
-
 def ws_url(server: LocalServer, path: str = "/api/current") -> str:
     return server.url.replace("http://", "ws://") + path
 
