@@ -106,6 +106,17 @@ def listing(filters: list[Any] | None, params: dict[str, Any], next_token: str |
     return Call("GET", path, params=_present(query))
 
 
+SMALL_UPLOAD_BYTES = 4 * 1024 * 1024  # POST /_upload's limit; bigger goes straight to S3
+
+
+def small_upload(method: str, params: dict[str, Any] | None, idempotency_key: str | None
+                 ) -> Call:
+    """POST /_upload's form: `data` (the job) before `file` (added by the sender)."""
+    data = json.dumps({"method": method, "params": params or {}})
+    key = idempotency_key or str(uuid.uuid4())
+    return Call("POST", "/_upload", body={"data": data}, headers={"Idempotency-Key": key})
+
+
 def cancel(job_id: str) -> Call:
     # Cancelling twice is harmless (the second answers the job as it is, or a 409).
     return Call("POST", job_path(job_id, "/cancel"), body={})

@@ -4,6 +4,8 @@ JOBAPI_TOKEN (a bearer token or an API key), which `make run` prints.
     jobapi submit demo.sleep seconds=5 steps=10 --wait
     jobapi watch <id>          a live tree of a parent, its children and the roll-up
     jobapi ls --state RUNNING --filter '["method","^","demo."]' --select id,state
+    jobapi upload config.db --method demo.checksum --wait
+    jobapi submit demo.export size=1000 --download out.bin
     jobapi get|cancel|result|logs [--follow] <id>, jobapi methods
 
 Exit codes: 0 success; 1 the job ended FAILED or ABORTED; 2 a usage or API
@@ -18,6 +20,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -85,17 +88,37 @@ def outcome_exit(job: dict[str, Any]) -> int:
 @app.command()
 def submit(method: str, params: Annotated[list[str] | None, typer.Argument()] = None,
            wait: Annotated[bool, typer.Option("--wait", "-w", help="follow it to its end")] = False,
-           description: str | None = None) -> None:
+           description: str | None = None,
+           download: Annotated[Path | None, typer.Option(
+               "--download", "-o", help="the file the job writes, saved here (once)")] = None
+           ) -> None:
     """Submit METHOD with key=value params; --wait shows its progress and result."""
     with api_errors(), client() as jobs:
-        job = jobs.submit(method, parse_params(params or []), description=description)
-        if not wait:
-            show(job)
-            return
-        err.print(f"job {job['id']} (number {job.get('number')})")
-        done = follow(jobs, job)
-        show(done.get("result") if done["state"] == "SUCCESS" else done.get("error"))
-        raise typer.Exit(outcome_exit(done))
+        job = jobs.submit(method, parse_params(params or []), description=description,
+                          download={"filename": download.name} if download else None)
+        if download is not None:
+            err.print(f"job {job['id']}: {jobs.download(job, download)} bytes to {download}")
+        finish(jobs, job, wait)
+
+
+@app.command()
+def upload(file: Path, method: Annotated[str, typer.Option("--method", "-m")],
+           params: Annotated[list[str] | None, typer.Argument()] = None,
+           wait: Annotated[bool, typer.Option("--wait", "-w")] = False) -> None:
+    """Submit METHOD with FILE for its handler to read (small files by form,
+    big ones straight to S3)."""
+    with api_errors(), client() as jobs:
+        finish(jobs, jobs.upload(file, method, parse_params(params or [])), wait)
+
+
+def finish(jobs: JobsClient, job: dict[str, Any], wait: bool) -> None:
+    if not wait:
+        show(job)
+        return
+    err.print(f"job {job['id']} (number {job.get('number')})")
+    done = follow(jobs, job)
+    show(done.get("result") if done["state"] == "SUCCESS" else done.get("error"))
+    raise typer.Exit(outcome_exit(done))
 
 
 def follow(jobs: JobsClient, job: dict[str, Any]) -> dict[str, Any]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -152,6 +154,34 @@ class JobsClient:
                     size += len(chunk)
         return size
 
+    def upload(self, path: str | Path, method: str, params: dict[str, Any] | None = None, *,
+               idempotency_key: str | None = None,
+               small_limit: int = calls.SMALL_UPLOAD_BYTES) -> dict[str, Any]:
+        """Submit `method` with the file at `path` for its handler to read:
+        up to `small_limit` bytes through POST /_upload, bigger ones straight
+        to S3 (submit with "upload", then the presigned PUT, its size and
+        SHA-256 checked by S3). Answers the job."""
+        file = Path(path)
+        size = file.stat().st_size
+        key = idempotency_key or str(uuid.uuid4())
+        if size <= small_limit:
+            call = calls.small_upload(method, params, key)
+            with file.open("rb") as content:
+                answer = self._http.post(
+                    call.path, data=call.body, files={"file": (file.name, content)},
+                    headers={**self._headers, **call.headers}, timeout=None)
+            if answer.status_code >= 400:
+                raise error_of(answer.status_code, calls.answer_json(answer))
+            return self.get(str(answer.json()["id"]))
+        job = self.submit(method, params, idempotency_key=key, upload={
+            "filename": file.name, "size": size, "sha256": sha256_of(file)})
+        with file.open("rb") as content:
+            put = self._http.put(job["upload_url"], content=content,
+                                 headers=job.get("upload_headers") or {}, timeout=None)
+        if put.status_code >= 400:
+            raise error_of(put.status_code, put.text)
+        return job
+
     # -- sending ---------------------------------------------------------------------
 
     def _pages(self, filters: Filters, params: dict[str, Any],
@@ -179,6 +209,14 @@ class JobsClient:
                 return answer
             time.sleep(wait or 0)
         raise AssertionError("unreachable")
+
+
+def sha256_of(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as content:
+        for chunk in iter(lambda: content.read(1024 * 1024), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _check_deadline(job: dict[str, Any], deadline: float | None) -> None:

@@ -93,3 +93,17 @@ def test_watch_shows_the_tree_and_its_roll_up(env: dict[str, str]) -> None:
 
     assert watched.returncode == 0, watched.stderr
     assert watched.stdout.count("demo.echo") >= 3 and "SUCCESS" in watched.stdout
+
+
+def test_upload_and_download_files(env: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "config.db"
+    source.write_bytes(b"x" * 10_000)
+    target = tmp_path / "export.bin"
+
+    uploaded = run(env, "upload", str(source), "--method", "demo.checksum", "--wait")
+    exported = run(env, "submit", "demo.export", "size=5000", "--download", str(target))
+
+    assert uploaded.returncode == 0, uploaded.stderr
+    assert json.loads(uploaded.stdout)["size"] == 10_000
+    assert exported.returncode == 0, exported.stderr
+    assert target.stat().st_size == 5000 and "5000 bytes" in exported.stderr

@@ -5,6 +5,7 @@ logs, children, download once, and each error as its own class."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
 from pathlib import Path
 from typing import Any
@@ -164,3 +165,18 @@ def test_wait_follows_events_and_falls_back_to_long_polling(
         assert gets == []  # every change pushed, none polled
     else:
         assert gets and set(gets) == {f"/jobs/{job['id']}"}
+
+
+@pytest.mark.parametrize("small_limit", [4 * 1024 * 1024, 0])
+def test_upload_sends_small_files_by_form_and_big_ones_straight_to_s3(
+        jobs: JobsClient, tmp_path: Path, small_limit: int) -> None:
+    content = bytes(range(256)) * 2000
+    path = tmp_path / "config.db"
+    path.write_bytes(content)
+
+    job = jobs.upload(path, "demo.checksum", small_limit=small_limit)
+    done = jobs.wait(job["id"])
+
+    assert done["state"] == "SUCCESS", done["error"]
+    assert done["result"]["sha256"] == hashlib.sha256(content).hexdigest()
+    assert done["result"]["size"] == len(content) and done["result"]["filename"] == "config.db"
