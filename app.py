@@ -195,6 +195,13 @@ def cancel_job(job_id: str) -> Response:
     return endpoints.cancel_job(app.current_request, job_id)
 
 
+# A new one-time link to the job's file (the previous one stops working).
+@app.route("/jobs/{job_id}/download_link", methods=["POST"], content_types=JSON,
+           authorizer=credential_auth)
+def new_download_link(job_id: str) -> Response:
+    return endpoints.new_download_link(app.current_request, job_id)
+
+
 # The ArangoDB face: its async job manager (chalicelib.faces.arangodb), each
 # route also under /_db/<database>/ as python-arango sends it. No authorizer:
 # the face checks the credential itself, to refuse in ArangoDB's body.

@@ -228,6 +228,19 @@ class JobService:
         return Submission(existing, created=False, download_url=self._new_link(existing),
                           upload=self._upload_url(existing))
 
+    def download_link(self, job_id: str, caller: Caller) -> str:
+        """A new one-time link to a job's file, for whoever may see the job
+        (its submitter lost the first, or another client fetches it): the
+        link given before stops working. A file already fetched, expired or
+        never offered has none: a 409."""
+        job = self.get(job_id, caller, load_result=False)
+        link = self._new_link(job)
+        if link is None:
+            state = job.download.state.value if job.download else None
+            raise Conflict("the job has no file waiting to be downloaded",
+                           details={"download_state": state})
+        return link
+
     def _new_link(self, job: Job) -> str | None:
         """A replayed submit may be the client retrying a lost answer: it gets
         a working link, and the first one stops working."""

@@ -285,6 +285,8 @@ def check_writes(m: Matrix, ann_jobs: set[str]) -> None:
     m.wait(running, ("RUNNING",))
     for who in [*OUTSIDERS, *REFUSED]:
         assert m.ask(who, "POST", f"/jobs/{running}/cancel").status == expected(who), who
+        assert m.ask(who, "POST", f"/jobs/{running}/download_link").status == expected(who), \
+            who
         assert m.ask(who, "DELETE", f"/jobs/{running}").status == expected(who), who
         deleted_all = m.ask(who, "DELETE", "/jobs")
         assert deleted_all.status == (REFUSED.get(who) or 200), who

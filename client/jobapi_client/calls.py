@@ -117,6 +117,11 @@ def small_upload(method: str, params: dict[str, Any] | None, idempotency_key: st
     return Call("POST", "/_upload", body={"data": data}, headers={"Idempotency-Key": key})
 
 
+def download_link(job_id: str) -> Call:
+    # A new link makes the one before stop working: never sent twice.
+    return Call("POST", job_path(job_id, "/download_link"), body={}, idempotent=False)
+
+
 def cancel(job_id: str) -> Call:
     # Cancelling twice is harmless (the second answers the job as it is, or a 409).
     return Call("POST", job_path(job_id, "/cancel"), body={})

@@ -5,7 +5,7 @@ JOBAPI_TOKEN (a bearer token or an API key), which `make run` prints.
     jobapi watch <id>          a live tree of a parent, its children and the roll-up
     jobapi ls --state RUNNING --filter '["method","^","demo."]' --select id,state
     jobapi upload config.db --method demo.checksum --wait
-    jobapi submit demo.export size=1000 --download out.bin
+    jobapi submit demo.export size=1000 --download out.bin;  jobapi download <id> -o out.bin
     jobapi get|cancel|result|logs [--follow] <id>, jobapi methods
 
 Exit codes: 0 success; 1 the job ended FAILED or ABORTED; 2 a usage or API
@@ -109,6 +109,13 @@ def upload(file: Path, method: Annotated[str, typer.Option("--method", "-m")],
     big ones straight to S3)."""
     with api_errors(), client() as jobs:
         finish(jobs, jobs.upload(file, method, parse_params(params or [])), wait)
+
+
+@app.command()
+def download(job_id: str, output: Annotated[Path, typer.Option("--output", "-o")]) -> None:
+    """The job's file, once, to OUTPUT (a new link: one given before stops working)."""
+    with api_errors(), client() as jobs:
+        err.print(f"{jobs.download(job_id, output)} bytes to {output}")
 
 
 def finish(jobs: JobsClient, job: dict[str, Any], wait: bool) -> None:

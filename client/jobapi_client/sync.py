@@ -135,11 +135,13 @@ class JobsClient:
     def methods(self) -> Records:
         return [dict(method) for method in self._send(calls.methods()).json()["methods"]]
 
-    def download(self, submitted: dict[str, Any], path: str | Path) -> int:
-        """The file of a job submitted with `download={"filename": ...}`, once,
-        streamed to `path` (waiting while it is written); answers its size.
-        `submitted` is submit()'s answer: only it holds the one-time link."""
-        link = submitted.get("download_url")
+    def download(self, job: dict[str, Any] | str, path: str | Path) -> int:
+        """A job's file, once, streamed to `path` (waiting while it is
+        written); answers its size. `job` is submit()'s answer (its one-time
+        link), or a job's id: a new link is asked for (the one given before
+        stops working)."""
+        link = job.get("download_url") if isinstance(job, dict) else \
+            self._send(calls.download_link(job)).json()["download_url"]
         if not link:
             raise ValueError("that job was not submitted with a download (no download_url)")
         with self._http.stream("GET", link, follow_redirects=True,

@@ -107,3 +107,18 @@ def test_upload_and_download_files(env: dict[str, str], tmp_path: Path) -> None:
     assert json.loads(uploaded.stdout)["size"] == 10_000
     assert exported.returncode == 0, exported.stderr
     assert target.stat().st_size == 5000 and "5000 bytes" in exported.stderr
+
+
+def test_download_by_id_asks_for_a_new_link(env: dict[str, str], server: LocalServer,
+                                            tmp_path: Path) -> None:
+    job = server.http.post(f"{server.url}/jobs", timeout=10, json={
+        "method": "demo.export", "params": {"size": 2000},
+        "download": {"filename": "later.bin"}}).json()
+    target = tmp_path / "later.bin"
+
+    fetched = run(env, "download", job["id"], "-o", str(target))
+    again = run(env, "download", job["id"], "-o", str(tmp_path / "again.bin"))
+
+    assert fetched.returncode == 0, fetched.stderr
+    assert target.stat().st_size == 2000
+    assert again.returncode == 2 and "409 conflict" in again.stderr

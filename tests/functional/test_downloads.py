@@ -21,7 +21,7 @@ from chalicelib.blobs import output_key
 from chalicelib.methods.demo import export_bytes
 from chalicelib.wiring import services
 from local.provision import Provisioned
-from tests.helpers import JobsClient, wait_until
+from tests.helpers import JobsClient, token_for, wait_until
 
 
 def fetch(client: Client, link: str, accept: str | None = "*/*") -> HTTPResponse:
@@ -432,3 +432,32 @@ def test_a_buffered_file_not_fetched_within_its_hour_is_gone(
 
     assert inline.status_code == redirected.status_code == 410
     assert jobs.get(job["id"]).body["download"]["state"] == "READY"  # nobody claimed it
+
+
+def test_a_new_link_for_whoever_may_see_the_job_and_the_old_one_stops_working(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    job = export(jobs, size=10)
+    stranger = jobs.as_caller(token_for("globex", "olga", ("TENANT_ADMIN",)))
+
+    renewed = jobs.request("POST", f"/jobs/{job['id']}/download_link")
+    refused = stranger.request("POST", f"/jobs/{job['id']}/download_link")
+    old = jobs.request("GET", job["download_url"] + "&wait=0")
+    new = jobs.request("GET", renewed.body["download_url"])
+    after = jobs.request("POST", f"/jobs/{job['id']}/download_link")
+
+    assert renewed.status == 201 and renewed.headers["Cache-Control"] == "no-store"
+    assert renewed.body["download_url"].startswith(f"/_download/{job['id']}?auth_token=")
+    assert refused.status == 404 and old.status == 401 and new.status == 302
+    assert after.status == 409 and after.body["error"]["details"] == {
+        "download_state": "CLAIMED"}
+
+
+def test_a_job_without_a_file_or_unknown_has_no_new_link(jobs: JobsClient) -> None:
+    echo = jobs.submit("demo.echo", {}).body["id"]
+
+    none = jobs.request("POST", f"/jobs/{echo}/download_link")
+    unknown = jobs.request("POST", "/jobs/no-such-job/download_link")
+
+    assert none.status == 409 and none.body["error"]["details"] == {"download_state": None}
+    assert unknown.status == 404

@@ -93,6 +93,12 @@ def get_job_logs(request: Request, job_id: str) -> Response:
 
 
 @translate_errors
+def new_download_link(request: Request, job_id: str) -> Response:
+    link = services().jobs.download_link(job_id, caller_of(request))
+    return json_response({"download_url": link}, 201, {"Cache-Control": "no-store"})
+
+
+@translate_errors
 def cancel_job(request: Request, job_id: str) -> Response:
     job = services().jobs.cancel(job_id, caller_of(request))
     return json_response(job_view(job))
