@@ -41,7 +41,7 @@ from typing import Any
 from bench.counting import Call, CallCounter
 from bench.dynamo_units import READ_UNIT_BYTES, TableShape, item_size, read_units, write_units
 from bench.local_aws import LocalAws, local_aws
-from bench.section import Check, Section, Table
+from bench.section import Check, Row, Section, Table
 
 TENANT = "bench-arango"
 USER = "bench"
@@ -351,14 +351,6 @@ def requests(aws: LocalAws, arango: Arango, counter: CallCounter, seen: Seen,
 
 
 # -- the section -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    budget: str
-    calls: tuple[str, ...] | None  # None: no fixed budget, the measured calls shown
 
 
 ROWS = (

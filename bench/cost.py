@@ -19,6 +19,7 @@ their own table.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -855,6 +856,90 @@ def sleep_note(sleep: dict[str, Any]) -> str:
             "RUNNING, 3 progress reports, SUCCESS), run for the job's length")
 
 
+# -- a leaf job anchored to a resource (issue 20) ------------------------------------
+
+# The leaf job's steps (ours/ours_on_express order) that write, by the names
+# bench/cloudsigma.py measures their write units under.
+ANCHORED_STEPS = ("create", "claim", "progress", "finish")
+# calls.py's names for the same writes (the cost model's progress case).
+CALLS_STEPS = {"create": "create", "claim": "claim", "progress": "progress_spread",
+               "finish": "finish"}
+
+
+def anchored_steps(steps: Steps, extra: Mapping[str, float]) -> Steps:
+    """The leaf job's steps with the write units anchoring adds to each
+    (`extra` by ANCHORED_STEPS name; the steps after them, the reads, add none)."""
+    out = []
+    for n, (name, usage) in enumerate(steps):
+        added = extra.get(ANCHORED_STEPS[n], 0) if n < len(ANCHORED_STEPS) else 0
+        out.append((name, usage + Usage(write_units=added)))
+    return out
+
+
+def anchored_rows(steps: Steps, anchored: Steps) -> list[dict[str, Any]]:
+    """Per step and in total: write units and $ per million, without and with
+    a resource, and what the resource adds."""
+    rows = []
+    for (name, plain), (_, with_resource) in zip(
+            [*steps, ("total", total(steps))], [*anchored, ("total", total(anchored))],
+            strict=True):
+        plain_cost = sum(dollars(plain).values()) * 1e6
+        anchored_cost = sum(dollars(with_resource).values()) * 1e6
+        rows.append({"step": name, "wru": plain.write_units,
+                     "wru_anchored": with_resource.write_units,
+                     "extra_wru": with_resource.write_units - plain.write_units,
+                     "total": plain_cost, "total_anchored": anchored_cost,
+                     "extra": anchored_cost - plain_cost})
+    return rows
+
+
+def add_anchored(section: Section, measured: Section | None, ops: dict[str, Any],
+                 progress: str, leaf_per_million: float) -> None:
+    """The leaf job anchored to one resource, beside the leaf job: the same
+    steps, each with the write units bench/cloudsigma.py measured it to add
+    (priced when that benchmark ran in this run; the leaf job is unchanged)."""
+    from bench.cloudsigma import extra_units
+
+    units = (measured.data.get("leaf_units") if measured is not None
+             and "error" not in measured.data else None)
+    if not units:
+        section.notes.append("A leaf job anchored to a resource is priced when the cloudsigma "
+                             "benchmark runs too (`python -m bench --only cloudsigma --only "
+                             "cost`).")
+        return
+    extra = extra_units(units)
+    steps = ours_on_express(ops, progress)
+    rows = anchored_rows(steps, anchored_steps(steps, extra))
+    section.tables.append(Table(
+        {"step": "step", "wru": "WRU, leaf job", "wru_anchored": "WRU, anchored",
+         "extra_wru": "extra WRU", "total": "leaf job $ / million",
+         "total_anchored": "anchored $ / million", "extra": "extra $ / million"}, rows,
+        "A leaf job anchored to a resource, $ per million leaf jobs (beside the leaf job)"))
+    whole = rows[-1]
+    twin = {step: units["plain"][step]["write_units"] for step in ANCHORED_STEPS}
+    same = all(twin[step] == ops[CALLS_STEPS[step]]["write_units"] for step in ANCHORED_STEPS)
+    section.notes.append(
+        "A leaf job anchored to a resource (issue 20: submitted with `\"resources\": "
+        "[{\"type\": \"drive\", \"id\": \"d1\"}]`, so it carries tenant_resource and is "
+        "in the sparse by_tenant_resource index, INCLUDE projection): the leaf job's steps, "
+        "each with the write units the cloudsigma benchmark measured anchoring to add (an "
+        "anchored bench.phases job against the same job without, from the item images): "
+        + ", ".join(f"{step} +{extra[step]:g}" for step in ANCHORED_STEPS)
+        + f" = +{whole['extra_wru']:g} WRU per job (the index's put at create and its update "
+        "at each state change; progress writes touch no index), "
+        f"${whole['extra']:.2f} more per million: ${whole['total_anchored']:.2f} against "
+        f"${leaf_per_million:.2f} (the leaf job's target: < ${TARGET_PER_MILLION:.0f}). "
+        "The job without a resource measured there "
+        + ("wrote the same units as the calls benchmark's leaf job."
+           if same else "wrote " + ", ".join(f"{s} {twin[s]}" for s in ANCHORED_STEPS)
+           + " WRU, not quite the calls benchmark's leaf job; the extra is the difference "
+           "between the two measured there.")
+        + " More resources add nothing to the index (only the first anchors the job), "
+        "only item bytes.")
+    section.data["anchored"] = {"rows": rows, "extra_wru": extra, "resource_steps":
+                                list(ANCHORED_STEPS), "twin_matches_calls": same}
+
+
 # -- the section ----------------------------------------------------------------
 
 
@@ -877,6 +962,8 @@ def run(context: Any) -> Section:
     add_events(section, context.results.get("events"), totals["ours"])
     add_truenas(section, context.results.get("truenas"), totals["ours"])
     add_arangodb(section, context.results.get("arangodb"), totals["ours"])
+    add_anchored(section, context.results.get("cloudsigma"), ops, progress,
+                 totals["ours"])
     after = next((n for n, note in enumerate(section.notes)
                   if note.startswith("Global secondary indexes")), len(section.notes) - 1)
     section.notes.insert(after + 1, numbers_note(ops, context.results.get("truenas")))

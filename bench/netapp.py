@@ -16,12 +16,11 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from bench.counting import CallCounter
 from bench.local_aws import LocalAws, local_aws
-from bench.section import Check, Section, Table
+from bench.section import Check, Row, Section, Table
 
 TENANT = "bench-netapp"
 USER = "bench"
@@ -30,14 +29,6 @@ PAGE = 20
 DRIVES = 3
 BACKGROUND = "background"
 LISTED = LEAF_JOBS + 1 + DRIVES  # the parent's children are the tenant's jobs too
-
-
-@dataclass(frozen=True)
-class Row:
-    key: str
-    label: str
-    budget: str
-    calls: tuple[str, ...] | None  # None: no fixed budget, the measured calls shown
 
 
 ROWS = (

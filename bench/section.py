@@ -65,3 +65,13 @@ def section_from_json(name: str, document: dict[str, Any]) -> Section:
         checks=[Check(c["name"], c["target"], c["measured"], c["ok"])
                 for c in document["checks"]],
         data=dict(document["data"]), seconds=float(document["seconds"]))
+
+
+@dataclass(frozen=True)
+class Row:
+    """A request a face's benchmark measures: its AWS calls against a budget."""
+
+    key: str
+    label: str
+    budget: str
+    calls: tuple[str, ...] | None  # None: no fixed budget, the measured calls shown

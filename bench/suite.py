@@ -11,6 +11,7 @@ from bench import (
     arangodb,
     calls,
     cascade,
+    cloudsigma,
     coldstart,
     cost,
     credentials,
@@ -61,6 +62,9 @@ SUITE = (
               "ArangoDB face: AWS calls and request units per async-job request and replay"),
     Benchmark("netapp", netapp.run,
               "NetApp face: AWS calls of GET /v2.1/jobs/{id}, a page of GET /v2.1/jobs, POST"),
+    Benchmark("cloudsigma", cloudsigma.run,
+              "CloudSigma face: AWS calls of GET /api/2.0/jobs/{uuid}/, lists, schema; write "
+              "units of a leaf job anchored to a resource"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
               needs=("calls", "transitions", "credentials")),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),
