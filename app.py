@@ -42,6 +42,7 @@ if TYPE_CHECKING:
         endpoints,
         event_endpoints,
         list_endpoints,
+        openapi,
         upload_endpoints,
     )
     from chalicelib.faces.netapp import job_endpoints as netapp_jobs
@@ -54,6 +55,7 @@ else:
     credential_endpoints = LazyModule("chalicelib.faces.native.credential_endpoints")
     list_endpoints = LazyModule("chalicelib.faces.native.list_endpoints")
     upload_endpoints = LazyModule("chalicelib.faces.native.upload_endpoints")
+    openapi = LazyModule("chalicelib.faces.native.openapi")
     arangodb_jobs = LazyModule("chalicelib.faces.arangodb.job_endpoints")
     arangodb_async = LazyModule("chalicelib.faces.arangodb.async_requests")
     arangodb_admission = LazyModule("chalicelib.faces.arangodb.admission")
@@ -104,6 +106,22 @@ def credential_auth(auth_request: AuthRequest) -> AuthResponse:
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     return {"status": "ok"}
+
+
+# The REST API's contract (chalicelib.faces.native.openapi), open to anyone.
+@app.route("/openapi.json", methods=["GET"])
+def openapi_document() -> Response:
+    return openapi.openapi_response(app.routes, services().jobs.method_models())
+
+
+@app.route("/docs", methods=["GET"])
+def api_docs() -> Response:
+    return openapi.docs_page()
+
+
+@app.route("/docs/docs.js", methods=["GET"])
+def api_docs_script() -> Response:
+    return openapi.docs_script()
 
 
 @app.route("/methods", methods=["GET"], authorizer=credential_auth)

@@ -202,8 +202,12 @@ class MethodRegistry:
     def names(self) -> list[str]:
         return sorted(name for name, method in self._methods.items() if not method.internal)
 
+    def public(self) -> list[JobMethod]:
+        """The methods clients may submit, by name."""
+        return [self._methods[name] for name in self.names()]
+
     def describe(self) -> list[dict[str, Any]]:
-        return [self._methods[name].describe() for name in self.names()]
+        return [method.describe() for method in self.public()]
 
 
 registry = MethodRegistry()

@@ -196,6 +196,10 @@ class JobService:
     def methods(self) -> list[dict[str, Any]]:
         return self._methods.describe()
 
+    def method_models(self) -> list[JobMethod]:
+        """The submittable methods themselves (their params models: the contract)."""
+        return self._methods.public()
+
     def _submit_locked(self, job: Job, lock_key: str, caller: Caller,
                        files: FileFields) -> Submission:
         lock_id = keys.lock_id(job.tenant_id, lock_key)

@@ -13,7 +13,8 @@ API_ONLY = {"chalicelib.faces.native.endpoints", "chalicelib.listing", "chalicel
             "chalicelib.faces.native.requests",  # the REST face's request models
             "chalicelib.faces.truenas", "chalicelib.faces.native.event_endpoints",
             "chalicelib.faces.arangodb", "chalicelib.faces.netapp",
-            "chalicelib.faces.cloudsigma"}
+            "chalicelib.faces.cloudsigma", "chalicelib.faces.native.openapi",
+            "chalicelib.faces.native.answers"}
 
 
 def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:

@@ -20,6 +20,7 @@ from typing import Any
 
 from chalice.app import Request, Response
 
+from chalicelib import __version__
 from chalicelib.caller import Caller
 from chalicelib.errors import NotFound
 from chalicelib.faces.arangodb.admission import admitted
@@ -44,7 +45,7 @@ from chalicelib.states import JobState
 from chalicelib.views import Viewer, job_view
 from chalicelib.wiring import services
 
-VERSION = "0.4.0"  # CHANGELOG.md's top version (tests/unit/test_arangodb_envelope.py)
+VERSION = __version__
 ASYNC_ID = "x-arango-async-id"
 REPLAY = "core.http_request"  # an x-arango-async request (async_requests)
 # Not given back with a kept response: they were its connection's, not its own.
