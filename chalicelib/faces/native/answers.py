@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, RootModel
 
 from chalicelib.models import JobView
 
@@ -41,6 +41,11 @@ class JobList(BaseModel):
 
 class Count(BaseModel):
     count: int
+
+
+class Listed(RootModel[JobList | Count | dict[str, Any]]):
+    """GET /jobs: a page; `{"count"}` with count=true; the first match (as
+    `select` shapes it) with get=true."""
 
 
 class Submitted(JobView):

@@ -76,7 +76,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/jobs"): Operation(
         "List jobs (TrueNAS query-filters, NetApp's envelope; count=true answers a count, "
         "get=true the first match)",
-        {200: ("a page", answers.JobList)}, query=ListParams, errors={404: "get=true, none"}),
+        {200: ("a page; a count; the first match", answers.Listed)}, query=ListParams,
+        errors={404: "get=true, none"}),
     ("DELETE", "/jobs"): Operation("Delete the caller's finished jobs (1,000 a call)",
                                    {200: ("how many", answers.Removed)}, query=DeleteQuery),
     ("GET", "/jobs/schema"): Operation("The job record's JSON schema", {200: ("a schema", None)}),
@@ -241,8 +242,8 @@ def _params_name(method: JobMethod) -> str:
 def _schemas(methods: list[JobMethod]) -> dict[str, Any]:
     models: list[type[BaseModel]] = [
         JobView, SubmitRequest, NewApiKey, NewToken, UploadData, answers.ErrorEnvelope,
-        answers.JobList, answers.Count, answers.Submitted, answers.Methods, answers.Removed,
-        answers.Outcome, answers.Uploaded, answers.DownloadLink, answers.Health,
+        answers.JobList, answers.Count, answers.Listed, answers.Submitted, answers.Methods,
+        answers.Removed, answers.Outcome, answers.Uploaded, answers.DownloadLink, answers.Health,
         answers.Revoked, answers.ApiKeyCreated, answers.ApiKeys, answers.TokenIssued]
     _, top = models_json_schema(
         [(model, "validation" if model in (SubmitRequest, NewApiKey, NewToken, UploadData)
