@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -122,3 +123,34 @@ def test_download_by_id_asks_for_a_new_link(env: dict[str, str], server: LocalSe
     assert fetched.returncode == 0, fetched.stderr
     assert target.stat().st_size == 2000
     assert again.returncode == 2 and "409 conflict" in again.stderr
+
+
+def test_in_a_terminal_the_bar_moves_and_the_result_ends_it(env: dict[str, str]) -> None:
+    """A real pseudo-terminal: Rich draws its live bar there (not in a pipe)."""
+    import pty
+    import select
+
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: jobapi in the terminal
+        os.execve(str(JOBAPI), [str(JOBAPI), "submit", "demo.sleep", "seconds=3", "steps=6",
+                                "--wait"], {**env, "TERM": "xterm-256color"})
+    screen = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([terminal], [], [], 1)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(terminal, 4096)
+        except OSError:  # the child ended
+            break
+        if not chunk:
+            break
+        screen += chunk
+    _, status = os.waitpid(pid, 0)
+    text = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.decode(errors="replace"))  # colours
+
+    percents = {int(p) for p in re.findall(r"(\d+)%", text)}
+    assert os.waitstatus_to_exitcode(status) == 0, text[-500:]
+    assert len(percents - {0}) >= 3 and 100 in percents  # the bar moved, then filled
+    assert '"slept": 3.0' in text and text.rstrip().endswith("}")  # the result ends it
