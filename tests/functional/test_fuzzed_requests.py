@@ -104,6 +104,7 @@ def test_fuzzed_job_paths_never_fail_on_our_side(send: Any, job_id: str, read: s
     path = f"/jobs/{quote(job_id, safe='')}"
     send("GET", path_with(path + read, query))
     send("POST", path + "/cancel")
+    send("POST", path + "/download_link")
     send("DELETE", path)
     query["wait"] = "0"  # the download link long-polls by default
     send("GET", path_with(f"/_download/{quote(job_id, safe='')}", query))
