@@ -50,10 +50,7 @@ def record(view: dict[str, Any], tasks: list[dict[str, Any]]) -> dict[str, Any]:
         "object_id": anchor.get("id") or "",
         "object_type": anchor.get("type") or "",
         "object_name": anchor.get("name") or "",
-        "status": STATUS[JobState(view["state"])],
-        "status_detail": status_detail(view),
-        "last_error": view.get("error") or "",
-        "user_id": view.get("user_id") or "",
+        **_how_it_goes(view),
         "state": state(view),
         "job_tasks": [task(child) for child in tasks],
     }
@@ -70,10 +67,7 @@ def task(view: dict[str, Any]) -> dict[str, Any]:
         "object_id": anchor.get("id") or "",
         "object_type": anchor.get("type") or "",
         "resource_type": anchor.get("type") or "",
-        "status": STATUS[JobState(view["state"])],
-        "status_detail": status_detail(view),
-        "last_error": view.get("error") or "",
-        "user_id": view.get("user_id") or "",
+        **_how_it_goes(view),
         "request_payload": view.get("arguments") or {},
     }
 
@@ -103,6 +97,12 @@ def status_detail(view: dict[str, Any]) -> str:
                                                  else "Waiting to run.")
     percent = progress.get("percent")
     return f"{percent}%: {described}" if percent is not None else str(described)
+
+
+def _how_it_goes(view: dict[str, Any]) -> dict[str, Any]:
+    """What a record and a task both say of a job's run."""
+    return {"status": STATUS[JobState(view["state"])], "status_detail": status_detail(view),
+            "last_error": view.get("error") or "", "user_id": view.get("user_id") or ""}
 
 
 def _anchor(view: dict[str, Any]) -> dict[str, Any]:
