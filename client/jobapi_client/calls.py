@@ -4,10 +4,13 @@ httpx.AsyncClient)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -115,6 +118,36 @@ def small_upload(method: str, params: dict[str, Any] | None, idempotency_key: st
     data = json.dumps({"method": method, "params": params or {}})
     key = idempotency_key or str(uuid.uuid4())
     return Call("POST", "/_upload", body={"data": data}, headers={"Idempotency-Key": key})
+
+
+def upload_fields(file: Path) -> dict[str, Any]:
+    """The submit's `upload` for a file sent straight to S3: S3 checks the
+    size and the SHA-256 of what arrives."""
+    return {"filename": file.name, "size": file.stat().st_size, "sha256": sha256_of(file)}
+
+
+def sha256_of(file: Path) -> str:
+    digest = hashlib.sha256()
+    with file.open("rb") as content:
+        for chunk in iter(lambda: content.read(CHUNK_BYTES), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+CHUNK_BYTES = 1024 * 1024
+
+
+def offered_link(job: dict[str, Any]) -> str:
+    """The one-time link in submit()'s answer (a job submitted with `download`)."""
+    link = job.get("download_url")
+    if not link:
+        raise ValueError("that job was not submitted with a download (no download_url)")
+    return str(link)
+
+
+def check_deadline(job: dict[str, Any], deadline: float | None) -> None:
+    if deadline is not None and time.monotonic() >= deadline:
+        raise TimeoutError(f"job {job['id']} still {job['state']} after the timeout")
 
 
 def download_link(job_id: str) -> Call:

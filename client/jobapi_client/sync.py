@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import itertools
 import time
 import uuid
@@ -86,7 +85,7 @@ class JobsClient:
                 on_progress(job)
             if job["state"] in TERMINAL:
                 return job
-            _check_deadline(job, deadline)
+            calls.check_deadline(job, deadline)
             job = dict(self._send(calls.long_poll(job_id, job.get("time_updated"))).json())
 
     def _follow_events(self, url: str, job_id: str, on_progress: ProgressCallback | None,
@@ -109,7 +108,7 @@ class JobsClient:
                     on_progress(moved)
                 if moved["state"] in TERMINAL:
                     return moved
-                _check_deadline(moved, deadline)
+                calls.check_deadline(moved, deadline)
 
     def list(self, filters: list[Any] | None = None, **params: Any) -> Iterator[dict[str, Any]]:
         """Every matching job, page after page (`state=`, `method=`,
@@ -140,10 +139,8 @@ class JobsClient:
         written); answers its size. `job` is submit()'s answer (its one-time
         link), or a job's id: a new link is asked for (the one given before
         stops working)."""
-        link = job.get("download_url") if isinstance(job, dict) else \
+        link = calls.offered_link(job) if isinstance(job, dict) else \
             self._send(calls.download_link(job)).json()["download_url"]
-        if not link:
-            raise ValueError("that job was not submitted with a download (no download_url)")
         with self._http.stream("GET", link, follow_redirects=True,
                                timeout=None) as answer:
             if answer.status_code >= 400:
@@ -175,8 +172,8 @@ class JobsClient:
             if answer.status_code >= 400:
                 raise error_of(answer.status_code, calls.answer_json(answer))
             return self.get(str(answer.json()["id"]))
-        job = self.submit(method, params, idempotency_key=key, upload={
-            "filename": file.name, "size": size, "sha256": sha256_of(file)})
+        job = self.submit(method, params, idempotency_key=key,
+                          upload=calls.upload_fields(file))
         with file.open("rb") as content:
             put = self._http.put(job["upload_url"], content=content,
                                  headers=job.get("upload_headers") or {}, timeout=None)
@@ -211,18 +208,3 @@ class JobsClient:
                 return answer
             time.sleep(wait or 0)
         raise AssertionError("unreachable")
-
-
-def sha256_of(file: Path) -> str:
-    digest = hashlib.sha256()
-    with file.open("rb") as content:
-        for chunk in iter(lambda: content.read(1024 * 1024), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _check_deadline(job: dict[str, Any], deadline: float | None) -> None:
-    if deadline is not None and time.monotonic() >= deadline:
-        raise TimeoutError(f"job {job['id']} still {job['state']} after the timeout")
-
-
