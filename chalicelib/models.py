@@ -283,7 +283,10 @@ def _plain_filename(name: str) -> str:
     return name
 
 
-Filename = Annotated[str, Field(min_length=1, max_length=MAX_FILENAME),
+# The pattern tells the contract (OpenAPI) most of what _plain_filename checks.
+PLAIN_FILENAME = '^[^/\\\\"\\u0000-\\u001f\\u007f]+$'
+Filename = Annotated[str, Field(min_length=1, max_length=MAX_FILENAME,
+                                json_schema_extra={"pattern": PLAIN_FILENAME}),
                      AfterValidator(_plain_filename)]
 # One presigned PUT carries at most 5 GB (S3's single-upload limit).
 MAX_UPLOAD_BYTES = 5 * 1024**3

@@ -204,7 +204,29 @@ def test_a_deep_body_sent_to_cancel_is_not_a_500(jobs: JobsClient) -> None:
     answer = jobs.request("POST", "/jobs/00000000-0000-4000-8000-000000000000/cancel",
                           raw=deep_text(100_000))
 
-    assert_error(answer, 404, "not_found")
+    assert "nested" in assert_error(answer, 400, "bad_request")["message"]
+
+
+@pytest.mark.parametrize("route", ["cancel", "download_link"])
+@pytest.mark.parametrize("raw", ["\x00", "[]", '{"reason": "no longer needed"}', "null"])
+def test_a_route_that_takes_no_body_refuses_one_and_changes_nothing(
+        jobs: JobsClient, route: str, raw: str) -> None:
+    job = jobs.submit("demo.sleep", {"seconds": 30, "steps": 30}).body
+
+    answer = jobs.request("POST", f"/jobs/{job['id']}/{route}", raw=raw)
+
+    assert "body" in assert_error(answer, 400, "bad_request")["message"]
+    assert jobs.get(job["id"]).body["state"] in ("WAITING", "RUNNING")
+    jobs.request("POST", f"/jobs/{job['id']}/cancel", raw="")
+
+
+@pytest.mark.parametrize("raw", ["", "  ", "{}", " { } "])
+def test_cancel_takes_no_body_or_an_empty_object(jobs: JobsClient, raw: str) -> None:
+    job = jobs.submit("demo.sleep", {"seconds": 30, "steps": 30}).body
+
+    answer = jobs.request("POST", f"/jobs/{job['id']}/cancel", raw=raw)
+
+    assert answer.status == 200 and answer.body["id"] == job["id"], answer.body
 
 
 def test_non_ascii_params_under_the_body_cap_are_stored(jobs: JobsClient) -> None:

@@ -44,8 +44,8 @@ class Count(BaseModel):
 
 
 class Listed(RootModel[JobList | Count | dict[str, Any]]):
-    """GET /jobs: a page; `{"count"}` with count=true; the first match (as
-    `select` shapes it) with get=true."""
+    """GET /jobs and GET /jobs/{id}/children: a page; `{"count"}` with
+    count=true; the first match (as `select` shapes it) with get=true."""
 
 
 class Submitted(JobView):

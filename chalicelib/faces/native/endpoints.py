@@ -18,7 +18,13 @@ from chalicelib.faces.native.file_params import (
     submission_body,
 )
 from chalicelib.faces.native.removal_params import delete_query, result_query, result_response
-from chalicelib.faces.native.requests import caller_of, idempotency_key, job_query, submit_request
+from chalicelib.faces.native.requests import (
+    caller_of,
+    idempotency_key,
+    job_query,
+    no_body,
+    submit_request,
+)
 from chalicelib.faces.native.responses import json_response, translate_errors
 from chalicelib.views import Viewer, job_schema, job_view
 from chalicelib.wiring import services
@@ -94,11 +100,13 @@ def get_job_logs(request: Request, job_id: str) -> Response:
 
 @translate_errors
 def new_download_link(request: Request, job_id: str) -> Response:
+    no_body(request)
     link = services().jobs.download_link(job_id, caller_of(request))
     return json_response({"download_url": link}, 201, {"Cache-Control": "no-store"})
 
 
 @translate_errors
 def cancel_job(request: Request, job_id: str) -> Response:
+    no_body(request)
     job = services().jobs.cancel(job_id, caller_of(request))
     return json_response(job_view(job))

@@ -24,6 +24,8 @@ MAX_WAIT_SECONDS = 25  # under API Gateway's 29 s integration timeout
 IDEMPOTENCY_KEY_CHARS = set(
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.:~+/="
 )
+# The same rule as a JSON Schema pattern, for the contract.
+IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9\-_.:~+/=]{1,255}$"
 
 
 class JobQuery(BaseModel):
@@ -52,6 +54,15 @@ def json_body(request: Request | None) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
     return body
+
+
+def no_body(request: Request | None) -> None:
+    """A route that takes nothing (cancel, download_link): no body, or `{}`.
+    Anything else is refused rather than ignored: a client that sends fields
+    expects them to mean something."""
+    raw = _present(request).raw_body or b""
+    if raw.strip() and json_body(request) != {}:
+        raise BadRequest("this request takes no body: send none, or {}")
 
 
 def submit_request(request: Request | None) -> SubmitRequest:
