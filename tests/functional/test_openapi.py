@@ -61,6 +61,29 @@ def test_each_operation_names_its_parameters_answers_and_errors(
             assert names == set(re.findall(r"{(\w+)}", path)), path
 
 
+def test_a_created_job_links_to_every_operation_on_it(contract: dict[str, Any]) -> None:
+    ids = {spec["operationId"]: (verb, path) for path, verbs in contract["paths"].items()
+           for verb, spec in verbs.items()}
+    created = contract["paths"]["/jobs"]["post"]["responses"]["202"]["links"]
+
+    linked = {ids[link["operationId"]] for link in created.values()}
+    assert linked == {(verb, path) for verb, path in ids.values()
+                      if path.startswith("/jobs/{job_id}")}
+    assert all(link["parameters"] == {"job_id": "$response.body#/id"}
+               for link in created.values())
+
+
+def test_each_methods_branch_says_which_files_it_takes(contract: dict[str, Any]) -> None:
+    body = contract["paths"]["/jobs"]["post"]["requestBody"]["content"]["application/json"]
+    branches = {branch["properties"]["method"]["const"]: branch
+                for branch in body["schema"]["oneOf"]}
+
+    assert "download" in branches["demo.export"]["required"]
+    assert branches["demo.echo"]["properties"]["download"] == {"type": "null"}
+    assert "upload" not in branches["demo.checksum"]["properties"]  # or by POST /_upload
+    assert branches["demo.echo"]["properties"]["upload"] == {"type": "null"}
+
+
 def test_every_registered_methods_params_are_in_the_submit_body(
         contract: dict[str, Any]) -> None:
     branches = contract["paths"]["/jobs"]["post"]["requestBody"]["content"][

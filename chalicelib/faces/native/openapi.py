@@ -31,12 +31,12 @@ from chalicelib.faces.native.credential_params import KeyListQuery, NewApiKey, N
 from chalicelib.faces.native.file_params import DownloadQuery
 from chalicelib.faces.native.list_params import ListParams
 from chalicelib.faces.native.removal_params import DeleteQuery, ResultQuery
-from chalicelib.faces.native.requests import JobQuery
+from chalicelib.faces.native.requests import IDEMPOTENCY_KEY_PATTERN, JobQuery
 from chalicelib.faces.native.upload_form import UploadData
 from chalicelib.models import JobView, SubmitRequest
 from chalicelib.registry import JobMethod
 
-OTHER_FACES = ("/_api/", "/_db/", "/v2.1/", "/api/2.0/")
+OTHER_FACES = ("/_api/", "/_db/", "/v2.1/", "/api/2.0/", "/ui")
 REF = "#/components/schemas/{model}"
 JSON = "application/json"
 # What every route with the authorizer may answer besides its own.
@@ -55,9 +55,18 @@ class Operation:
     errors: dict[int, str] = field(default_factory=dict)
     body_type: str = JSON
     answer_type: str = JSON
+    # OpenAPI links from this operation's success answers: the job it answers
+    # (its `id`) is what the named operations take (schemathesis's stateful
+    # runs follow them: create, then get, cancel, delete...).
+    links: tuple[tuple[str, str], ...] = ()
 
 
 JOB_ERRORS = {404: "no such job, or not the caller's to see"}
+# What may follow an answer that is a job: every operation on that job.
+ON_THE_JOB = (("GET", "/jobs/{job_id}"), ("POST", "/jobs/{job_id}/cancel"),
+              ("GET", "/jobs/{job_id}/result"), ("GET", "/jobs/{job_id}/children"),
+              ("GET", "/jobs/{job_id}/logs"), ("POST", "/jobs/{job_id}/download_link"),
+              ("DELETE", "/jobs/{job_id}"))
 OPERATIONS: dict[tuple[str, str], Operation] = {
     ("GET", "/health"): Operation("Liveness", {200: ("up", answers.Health)}),
     ("GET", "/openapi.json"): Operation("This document", {200: ("OpenAPI 3.1", None)}),
@@ -72,7 +81,8 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {202: ("created", answers.Submitted), 200: ("the job this key made", answers.Submitted)},
         body=SubmitRequest, errors={409: "the key was used with another body, or a lock "
                                          "is held", 413: "the job is too big to store",
-                                    415: "a body of another Content-Type"}),
+                                    415: "a body of another Content-Type"},
+        links=ON_THE_JOB),
     ("GET", "/jobs"): Operation(
         "List jobs (TrueNAS query-filters, NetApp's envelope; count=true answers a count, "
         "get=true the first match)",
@@ -92,8 +102,10 @@ OPERATIONS: dict[tuple[str, str], Operation] = {
         {200: ("the outcome", answers.Outcome), 204: ("still running", None)},
         query=ResultQuery, errors=JOB_ERRORS),
     ("GET", "/jobs/{job_id}/children"): Operation(
-        "A job's sub-jobs, paged as GET /jobs", {200: ("a page", answers.JobList)},
-        query=ListParams, errors=JOB_ERRORS),
+        "A job's sub-jobs, paged as GET /jobs (count=true, get=true too)",
+        {200: ("a page; a count; the first match", answers.Listed)},
+        query=ListParams, errors={404: "no such job, or not the caller's to see; get=true, "
+                                       "none"}),
     ("GET", "/jobs/{job_id}/logs"): Operation(
         "What the job's handler logged (secrets masked)", {200: ("the log", None)},
         errors=JOB_ERRORS, answer_type="text/plain"),
@@ -141,12 +153,14 @@ def document(routes: dict[str, dict[str, RouteEntry]], methods: list[JobMethod],
              server_url: str | None = None) -> dict[str, Any]:
     """The OpenAPI 3.1 document of the native routes."""
     schemas = _schemas(methods)
+    native = native_routes(routes)
     paths: dict[str, dict[str, Any]] = {}
-    for (method, path), entry in sorted(native_routes(routes).items()):
+    for (method, path), entry in sorted(native.items()):
         operation = OPERATIONS.get((method, path))
         if operation is not None:
-            paths.setdefault(path, {})[method.lower()] = _operation(method, path, entry,
-                                                                    operation, methods)
+            spec = _operation(method, path, entry, operation, methods)
+            _link(spec, operation, native)
+            paths.setdefault(path, {})[method.lower()] = spec
     return {
         "openapi": "3.1.0",
         "info": {"title": "jobapi", "version": __version__,
@@ -185,13 +199,27 @@ def _operation(method: str, path: str, entry: RouteEntry, operation: Operation,
     }
     if method == "POST" and path == "/jobs":
         spec["parameters"].append({"name": "Idempotency-Key", "in": "header", "required": False,
-                                   "schema": {"type": "string", "maxLength": 200}})
+                                   "schema": {"type": "string",
+                                              "pattern": IDEMPOTENCY_KEY_PATTERN}})
     if operation.body is not None:
         spec["requestBody"] = _body(operation, methods)
     elif method == "POST":
         spec["requestBody"] = {"required": False, "content": {
             JSON: {"schema": {"type": "object", "maxProperties": 0}}}}
     return spec
+
+
+def _link(spec: dict[str, Any], operation: Operation,
+          native: dict[tuple[str, str], RouteEntry]) -> None:
+    """Each success answer's links: the job's `id` as the path parameter of
+    every operation named in `operation.links` that the route table has."""
+    links = {native[target].view_name: {
+        "operationId": native[target].view_name,
+        "parameters": {name: "$response.body#/id" for name in re.findall(r"{(\w+)}", target[1])}}
+        for target in operation.links if target in native}
+    for status, answer in spec["responses"].items():
+        if links and status.startswith("2") and "content" in answer:
+            answer["links"] = links
 
 
 def _answer(description: str, model: type[BaseModel] | None, media: str) -> dict[str, Any]:
@@ -205,16 +233,28 @@ def _body(operation: Operation, methods: list[JobMethod]) -> dict[str, Any]:
     assert operation.body is not None
     schema: dict[str, Any] = {"$ref": REF.format(model=operation.body.__name__)}
     if operation.body is SubmitRequest:
-        # One branch per method: its name, and its params' own schema.
-        schema = {"allOf": [schema], "oneOf": [
-            {"properties": {"method": {"const": method.name},
-                            "params": {"$ref": REF.format(model=_params_name(method))}}}
-            for method in methods]}
+        # One branch per method: its name, its params' own schema, and the
+        # files it takes (service._check_files).
+        schema = {"allOf": [schema], "oneOf": [_method_branch(method) for method in methods]}
     if operation.body_type == "multipart/form-data":
         schema = {"type": "object", "required": ["data", "file"], "properties": {
             "data": {"type": "string", "description": "JSON: " + operation.body.__name__},
             "file": {"type": "string", "contentMediaType": "application/octet-stream"}}}
     return {"required": True, "content": {operation.body_type: {"schema": schema}}}
+
+
+def _method_branch(method: JobMethod) -> dict[str, Any]:
+    given, absent = {"not": {"type": "null"}}, {"type": "null"}
+    properties: dict[str, Any] = {
+        "method": {"const": method.name},
+        "params": {"$ref": REF.format(model=_params_name(method))},
+        "download": given if method.writes_file else absent}
+    required = ["method"] + (["download"] if method.writes_file else [])
+    if not method.reads_file:  # a file-reading one may also come by POST /_upload
+        properties["upload"] = absent
+    if method.writes_file or method.reads_file:
+        properties["children"] = absent  # a job with files declares no children
+    return {"properties": properties, "required": required}
 
 
 def _path_parameters(path: str) -> list[dict[str, Any]]:
