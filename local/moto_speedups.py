@@ -20,8 +20,9 @@ none changes what an execution does; `install()` applies them once:
 - transactions: a DynamoDB transaction backs up only the items it touches;
   moto deep-copies every table it touches, so each child's finish (a
   two-item transaction) cost time in proportion to the whole table, and a
-  fan-out of n children n-squared. All or nothing as before: the seam runs
-  each DynamoDB request under one lock.
+  fan-out of n children n-squared. All or nothing as before, its stream
+  records too (a cancelled transaction shows nothing in DynamoDB Streams):
+  the seam runs each DynamoDB request under one lock.
 - express_queue: at most EXPRESS_CONCURRENCY executions of a machine that
   cannot wait for a task token (the Express one) run at once, the others
   queue, as a Lambda concurrency limit queues invocations. Without it a
@@ -306,12 +307,16 @@ def transactions():
 
     def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
         backups = []
+        streams: dict[str, int] = {}  # where each touched table's stream stood
         for entry in transact_items:
             operation, request = next(iter(entry.items()))
             key = _transaction_key(self, operation, request)
             if key is not None:
                 current = self.get_item(request["TableName"], key)
                 backups.append((request["TableName"], key, copy.deepcopy(current)))
+                shard = self.get_table(request["TableName"]).stream_shard
+                if shard is not None:
+                    streams.setdefault(request["TableName"], len(shard.items))
         try:
             original(self, transact_items)
         except Exception:
@@ -321,6 +326,12 @@ def transactions():
                         self.delete_item(table_name, key)
                 else:
                     self.put_item(table_name, item.to_json()["Attributes"])
+            # A cancelled transaction writes nothing, so DynamoDB Streams
+            # shows nothing of it: moto's writes before the failed condition
+            # and the restores above leave no record (no reader saw them:
+            # the seam runs each request under one lock).
+            for table_name, mark in streams.items():
+                del self.get_table(table_name).stream_shard.items[mark:]
             raise
 
     DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]

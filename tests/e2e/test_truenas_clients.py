@@ -102,3 +102,28 @@ def test_aiotruenas_logs_in_with_an_api_key_and_pings(server: LocalServer,
     assert aiotruenas_session(server, api_key) == {"ping": "pong"}
     wrong = f"{api_key.split('-')[0]}-{'Q' * 64}"
     assert aiotruenas_session(server, wrong) == {"refused": "TrueNASAuthenticationError"}
+
+
+def test_after_login_a_frame_of_64_kib_is_read_over_the_socket_and_one_char_more_closes_it(
+    server: LocalServer, api_key: str
+) -> None:
+    def padded(request_id: int, chars: int) -> str:
+        """A core.set_options frame of exactly `chars` characters (unknown keys are ignored)."""
+        frame = {"jsonrpc": "2.0", "id": request_id, "method": "core.set_options",
+                 "params": [{"pad": ""}]}
+        text = json.dumps(frame)
+        frame["params"] = [{"pad": "x" * (chars - len(text))}]
+        text = json.dumps(frame)
+        assert len(text) == chars
+        return text
+
+    with connect(ws_url(server)) as ws:
+        ws.send(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "auth.login_with_api_key",
+                            "params": [api_key]}))
+        assert json.loads(ws.recv(timeout=10)) == {"jsonrpc": "2.0", "result": True, "id": 1}
+        ws.send(padded(2, 65_536))
+        answer = json.loads(ws.recv(timeout=10))
+        assert answer["id"] == 2 and answer["result"]["legacy_jobs"] is True
+        ws.send(padded(3, 65_537))
+        with pytest.raises(ConnectionClosed):
+            ws.recv(timeout=10)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -352,3 +353,37 @@ def test_no_secret_reaches_a_truenas_answer_record_or_notification(
     assert {m.get("id") for m in sent if "result" in m or "error" in m} >= {1, 2}
     assert records and password not in json.dumps(records)
     assert password not in json.dumps(sent)
+
+
+def test_raw_result_shows_a_full_admin_the_result_unredacted_and_no_one_else(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    """core.get_jobs's `extra.raw_result`, as GET /jobs?raw_result=true: the
+    result unredacted for a FULL_ADMIN only, each time an audit line; the
+    arguments stay masked for everyone (tests/functional/test_secrets.py)."""
+    password = "hunter2-Raw-Result"
+    ann = Nas(new_key(client))
+    number = ann.result("demo.secret", {"username": "ann", "password": password})
+    assert ann.wait(number)["state"] == "SUCCESS"
+    root_key = JobsClient(client, token_for("acme", "root", ("FULL_ADMIN",))).request(
+        "POST", "/api_keys", {"name": "root"}).body["key"]
+    root = Nas(str(root_key))
+    tenant_admin = Nas(str(JobsClient(client, token_for("acme", "boss")).request(
+        "POST", "/api_keys", {"name": "boss"}).body["key"]))
+    raw = {"extra": {"raw_result": True}}
+    by_id = [["id", "=", number]]
+
+    with caplog.at_level(logging.INFO, logger="jobapi.audit"):
+        (shown,) = root.result("core.get_jobs", by_id, raw)
+        got = root.result("core.get_jobs", by_id, {**raw, "get": True})
+    (plain,) = root.result("core.get_jobs", by_id)
+    (own,) = ann.result("core.get_jobs", by_id, raw)
+    (admins,) = tenant_admin.result("core.get_jobs", by_id, raw)
+
+    assert shown["result"]["password_used"] == password and got["result"] == shown["result"]
+    assert shown["arguments"] == [{"username": "ann", "password": "********", "fail": False}]
+    for masked in (plain, own, admins):
+        assert masked["result"]["password_used"] == "********"
+        assert password not in json.dumps(masked)
+    audits = [r.getMessage() for r in caplog.records if r.name == "jobapi.audit"]
+    assert len(audits) == 2 and all("raw_result: user root of tenant acme" in a for a in audits)

@@ -17,7 +17,12 @@ from chalice.app import WebsocketEvent
 from chalicelib.errors import BadRequest, Conflict, Forbidden, Gone, JobApiError, NotFound
 from chalicelib.events.watchers import Connection
 from chalicelib.faces.truenas import job_methods, jsonrpc, session_methods
-from chalicelib.faces.truenas.jsonrpc import CallError, InvalidParams, NotAuthenticated
+from chalicelib.faces.truenas.jsonrpc import (
+    CallError,
+    InvalidParams,
+    NotAuthenticated,
+    TooManyCalls,
+)
 from chalicelib.wiring import services
 
 log = logging.getLogger("jobapi.truenas")
@@ -62,6 +67,8 @@ def answered(connection: Connection, request: jsonrpc.Request) -> dict[str, Any]
         return jsonrpc.call_error(request.id, failure)
     except InvalidParams as failure:
         return jsonrpc.invalid_params(request.id, failure)
+    except TooManyCalls as failure:
+        return jsonrpc.too_many_calls(request.id, failure)
     except JobApiError as failure:
         return jsonrpc.call_error(request.id, as_call_error(failure))
     except Exception:

@@ -36,9 +36,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.caller import Caller
 from chalicelib.errors import BadRequest, Conflict, NotFound
+from chalicelib.events.subscribing import MAX_SUBSCRIPTIONS
 from chalicelib.events.watchers import Connection
 from chalicelib.faces.truenas import job_shape
-from chalicelib.faces.truenas.jsonrpc import CallError, InvalidParams, NotAuthenticated
+from chalicelib.faces.truenas.jsonrpc import (
+    CallError,
+    InvalidParams,
+    NotAuthenticated,
+    TooManyCalls,
+)
 from chalicelib.faces.truenas.session_methods import options_of, positional
 from chalicelib.listing import MAX_LIMIT, ListQuery
 from chalicelib.models import DownloadRequest, Job, SubmitRequest
@@ -171,7 +177,12 @@ def as_invalid_params(refused: BadRequest) -> Exception:
 
 def _wait_for(call: Call, filters: list[Any]) -> Any:
     """A `once` subscription of this connection: the answer to the call,
-    sent when a job the filters match ends."""
+    sent when a job the filters match ends. A connection holds at most
+    MAX_SUBSCRIPTIONS, waiting calls and core.subscribe's together: one
+    more waiting call is refused as the middleware refuses a call over its
+    connection's 20 in flight (-32000)."""
+    if len(call.connection.subscription_keys) >= MAX_SUBSCRIPTIONS:
+        raise TooManyCalls(MAX_SUBSCRIPTIONS)
     subscribing = services().subscribing
     query = ListQuery(where=parse_filters(filters), include_transient=True)
     return subscribing.subscribe(call.connection, REPLY + call.marker, query, filters, once=True)

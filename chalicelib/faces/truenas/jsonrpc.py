@@ -13,9 +13,12 @@ A frame becomes a Request, or it is refused:
                            nothing when it has none)
 
 A call then fails with -32601 "Method does not exist", -32602 "Invalid
-params" (`data.extra`: [attribute, message, errno] each) or -32001 "Method
-call error" (`data`: error, errname, reason, trace, extra). Clients read
-only these codes.
+params" (`data.extra`: [attribute, message, errno] each), -32000 "Maximum
+number of concurrent calls (20) has exceeded" (no data: the middleware's
+SoftHardSemaphore(10, 20) of a connection's calls in flight; here, a call
+that would wait for its job's end on a connection that holds 20 already)
+or -32001 "Method call error" (`data`: error, errname, reason, trace,
+extra). Clients read only these codes.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ INVALID_REQUEST = -32600
 METHOD_NOT_FOUND = -32601
 INVALID_PARAMS = -32602
 CALL_ERROR = -32001
+TOO_MANY_CONCURRENT_CALLS = -32000
 
 UNAUTHENTICATED_CHARS = 8192  # the middleware measures the text, not its bytes
 AUTHENTICATED_CHARS = 65536
@@ -75,6 +79,14 @@ class InvalidParams(Exception):
     def __init__(self, problems: list[list[Any]]) -> None:
         super().__init__(problems)
         self.problems = problems
+
+
+class TooManyCalls(Exception):
+    """A call over the connection's limit of calls in flight: -32000."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(limit)
+        self.limit = limit
 
 
 class NotAuthenticated(CallError):
@@ -136,6 +148,12 @@ def call_error(request_id: Any, failure: CallError) -> dict[str, Any]:
     reason = f"[{errname(failure.errno)}] {failure.reason}"  # str() of the middleware's
     return error(request_id, CALL_ERROR, "Method call error",
                  error_data(failure.errno, reason, failure.extra))
+
+
+def too_many_calls(request_id: Any, failure: TooManyCalls) -> dict[str, Any]:
+    # The middleware's words (ws_handler/rpc.py), its grammar included.
+    return error(request_id, TOO_MANY_CONCURRENT_CALLS,
+                 f"Maximum number of concurrent calls ({failure.limit}) has exceeded")
 
 
 def invalid_params(request_id: Any, failure: InvalidParams) -> dict[str, Any]:
