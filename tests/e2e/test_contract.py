@@ -65,7 +65,7 @@ def test_stateful_chains_follow_the_links_from_a_created_job(
          "--exclude-checks", "positive_data_acceptance,ensure_resource_availability",
          "--max-examples", str(STATEFUL_EXAMPLES), "--generation-deterministic",
          "--report", "har", "--report-dir", str(tmp_path), "--no-color"],
-        capture_output=True, text=True, timeout=600, check=False)
+        capture_output=True, text=True, timeout=600, check=False, cwd=tmp_path)
 
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
     followed = chained_calls(next(tmp_path.glob("*.json")))
