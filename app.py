@@ -81,7 +81,9 @@ ASYNC_HEADER = "x-arango-async"
 def chalice_answers_in_envelope(request: Request, get_response: Callable[[Request], Response]
                                 ) -> Response:
     # Chalice refuses a body whose type is not in a route's content_types
-    # (415) before the route runs: in our error envelope too.
+    # (415) before the route runs: in our error envelope too. Only the native
+    # routes name their types (also under /_db/); every other face's take any,
+    # so no face answers a 415 in another face's shape.
     return in_envelope(get_response(request), request, app.routes)
 
 
@@ -222,39 +224,41 @@ def new_download_link(job_id: str) -> Response:
 
 # The ArangoDB face: its async job manager (chalicelib.faces.arangodb), each
 # route also under /_db/<database>/ as python-arango sends it. No authorizer:
-# the face checks the credential itself, to refuse in ArangoDB's body.
-@app.route("/_api/version", methods=["GET"])
-@app.route("/_db/{database}/_api/version", methods=["GET"])
+# the face checks the credential itself, to refuse in ArangoDB's body. Any
+# Content-Type, as arangod takes: never Chalice's own 415 in another shape.
+ARANGODB_ANY = ["*/*"]
+@app.route("/_api/version", methods=["GET"], content_types=ARANGODB_ANY)
+@app.route("/_db/{database}/_api/version", methods=["GET"], content_types=ARANGODB_ANY)
 def arangodb_version(database: str | None = None) -> Response:
     return arangodb_jobs.version(app.current_request, database)
 
 
-@app.route("/_api/job/{job_id}", methods=["GET"])
-@app.route("/_db/{database}/_api/job/{job_id}", methods=["GET"])
+@app.route("/_api/job/{job_id}", methods=["GET"], content_types=ARANGODB_ANY)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["GET"], content_types=ARANGODB_ANY)
 def arangodb_job_status(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.status_or_list(app.current_request, job_id, database)
 
 
-@app.route("/_api/job/{job_id}", methods=["PUT"], content_types=JSON)
-@app.route("/_db/{database}/_api/job/{job_id}", methods=["PUT"], content_types=JSON)
+@app.route("/_api/job/{job_id}", methods=["PUT"], content_types=ARANGODB_ANY)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["PUT"], content_types=ARANGODB_ANY)
 def arangodb_job_fetch(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.fetch(app.current_request, job_id, database)
 
 
-@app.route("/_api/job/{job_id}", methods=["DELETE"])
-@app.route("/_db/{database}/_api/job/{job_id}", methods=["DELETE"])
+@app.route("/_api/job/{job_id}", methods=["DELETE"], content_types=ARANGODB_ANY)
+@app.route("/_db/{database}/_api/job/{job_id}", methods=["DELETE"], content_types=ARANGODB_ANY)
 def arangodb_job_delete(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.delete(app.current_request, job_id, database)
 
 
-@app.route("/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON)
-@app.route("/_db/{database}/_api/job/{job_id}/cancel", methods=["PUT"], content_types=JSON)
+@app.route("/_api/job/{job_id}/cancel", methods=["PUT"], content_types=ARANGODB_ANY)
+@app.route("/_db/{database}/_api/job/{job_id}/cancel", methods=["PUT"], content_types=ARANGODB_ANY)
 def arangodb_job_cancel(job_id: str, database: str | None = None) -> Response:
     return arangodb_jobs.cancel(app.current_request, job_id, database)
 
 
-@app.route("/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON)
-@app.route("/_db/{database}/_api/job", methods=["GET", "PUT", "DELETE"], content_types=JSON)
+@app.route("/_api/job", methods=["GET", "PUT", "DELETE"], content_types=ARANGODB_ANY)
+@app.route("/_db/{database}/_api/job", methods=["GET", "PUT", "DELETE"], content_types=ARANGODB_ANY)
 def arangodb_job_without_id(database: str | None = None) -> Response:
     return arangodb_jobs.without_id(app.current_request, database)
 

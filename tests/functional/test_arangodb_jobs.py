@@ -90,6 +90,24 @@ def test_an_unknown_job_is_a_404_on_every_route(jobs: JobsClient, job_id: str) -
         assert ASYNC_ID not in answer.headers
 
 
+@pytest.mark.parametrize("content_type", ["application/xml", "text/html", "image/png"])
+def test_any_content_type_is_answered_as_arangod_does_never_a_415(
+        jobs: JobsClient, content_type: str) -> None:
+    number = finished(jobs, "demo.echo", {"b": 2})
+    sent = {"Content-Type": content_type}
+
+    version = jobs.request("GET", "/_api/version", raw="<x/>", headers=sent)
+    status = jobs.request("GET", f"/_db/_system/_api/job/{number}", raw="<x/>", headers=sent)
+    cancel = jobs.request("PUT", f"/_api/job/{number}/cancel", raw="<x/>", headers=sent)
+
+    assert version.status == 200 and version.body["server"] == "jobapi"
+    assert status.status == 200
+    arango_error(cancel, 409, 1200)  # finished: as arangod answers, not Chalice's 415
+    fetched = jobs.request("PUT", f"/_db/_system/_api/job/{number}", raw="", headers=sent)
+    assert fetched.status == 200 and fetched.body == {"b": 2}
+    arango_error(jobs.request("PUT", "/_api/job/foobar", headers=sent), 404, 404)
+
+
 def test_no_job_id_is_a_400(jobs: JobsClient) -> None:
     for method in ("GET", "PUT", "DELETE"):
         answer = jobs.request(method, "/_api/job")
