@@ -252,8 +252,8 @@ def _method_branch(method: JobMethod) -> dict[str, Any]:
     required = ["method"] + (["download"] if method.writes_file else [])
     if not method.reads_file:  # a file-reading one may also come by POST /_upload
         properties["upload"] = absent
-    if method.writes_file or method.reads_file:
-        properties["children"] = absent  # a job with files declares no children
+    if method.writes_file or method.reads_file:  # a job with files declares no children
+        properties["children"] = {"anyOf": [absent, {"type": "array", "maxItems": 0}]}
     return {"properties": properties, "required": required}
 
 
