@@ -13,7 +13,7 @@ PYTHON313 ?= $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13
 PORT ?= 8000
 STAGE ?= dev
 
-.PHONY: run test lint unit bench deploy package clean token api-key
+.PHONY: run test lint unit bench deploy package clean token api-key chromium
 
 $(INSTALLED): requirements.txt requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,9 +38,18 @@ api-key: $(INSTALLED)
 		--tenant "$(TENANT)" --user "$(USER_ID)" $(if $(ROLE),--role "$(ROLE)")
 
 ## test: lint, types, CloudFormation lint and the whole pytest suite (3 processes:
-##       the tests mostly wait on moto, sockets and sleeps; a module stays in one)
-test: $(INSTALLED) $(AIOTRUENAS) lint
-	$(BIN)/pytest -n 3 --dist loadfile
+##       the tests mostly wait on moto, sockets and sleeps; a module stays in one);
+##       the dashboard's screenshots land in build/screenshots/
+test: $(INSTALLED) $(AIOTRUENAS) chromium lint
+	rm -rf build/screenshots
+	$(BIN)/pytest -n 3 --dist loadfile; status=$$?; \
+	if [ -d build/screenshots ]; then echo "Dashboard screenshots: $(CURDIR)/build/screenshots/"; fi; \
+	exit $$status
+
+## chromium: Debian's browser, which the dashboard's tests drive through Playwright
+##           (tests/e2e/test_dashboard.py); Playwright never downloads one
+chromium:
+	@command -v chromium > /dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(INSTALLED) $(CHECKOV)
 	$(BIN)/ruff check .

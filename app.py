@@ -16,6 +16,8 @@ the CloudSigma face's (/api/2.0/jobs/) to chalicelib.faces.cloudsigma.job_endpoi
 each checking its credential to refuse in its own shape. The WebSocket handlers hand each
 message to the face its connection speaks (chalicelib.faces.sockets); the
 stream handler (job_events) delivers job events, each face rendering its own.
+The dashboard's page and files (/ui/, no credential: the page's calls carry
+its user's) come from chalicelib.faces.dashboard.pages.
 """
 
 import logging
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from chalicelib.faces.arangodb import async_requests as arangodb_async
     from chalicelib.faces.arangodb import job_endpoints as arangodb_jobs
     from chalicelib.faces.cloudsigma import job_endpoints as cloudsigma_jobs
+    from chalicelib.faces.dashboard import pages as dashboard_pages
     from chalicelib.faces.native import (
         credential_endpoints,
         endpoints,
@@ -61,6 +64,7 @@ else:
     arangodb_admission = LazyModule("chalicelib.faces.arangodb.admission")
     cloudsigma_jobs = LazyModule("chalicelib.faces.cloudsigma.job_endpoints")
     netapp_jobs = LazyModule("chalicelib.faces.netapp.job_endpoints")
+    dashboard_pages = LazyModule("chalicelib.faces.dashboard.pages")
 
 # Chalice's own log setup would stop our "jobapi.*" loggers at ERROR and keep
 # them from the root logger (Lambda's handler, and the tests' capture): our
@@ -342,6 +346,18 @@ def cloudsigma_get_job(uuid: str) -> Response:
 def cloudsigma_jobs_read_only(uuid: str | None = None) -> Response:
     return cloudsigma_jobs.not_allowed(app.current_request)
 # --- cloudsigma routes (end) ---
+
+
+# The dashboard (chalicelib.faces.dashboard): a page and its files, open to
+# anyone (its calls to the API carry the user's credential); not under /_db/.
+@app.route("/ui", methods=["GET"])
+def dashboard_page() -> Response:
+    return dashboard_pages.index(app.current_request)
+
+
+@app.route("/ui/{name}", methods=["GET"])
+def dashboard_file(name: str) -> Response:
+    return dashboard_pages.asset(app.current_request, name)
 
 
 @app.lambda_function(name="worker")

@@ -217,9 +217,10 @@ def test_only_the_routes_that_check_their_credential_themselves_are_open_to_api_
               for path, verbs in paths.items() for verb, operation in verbs.items()
               if isinstance(operation, dict)}
     # NetApp's and CloudSigma's faces check their credential themselves too
-    # (their own error shapes), and are not served under /_db/.
+    # (their own error shapes), and are not served under /_db/; nor is the
+    # dashboard, whose page and files need none (its calls carry the user's).
     others = {route: guarded for route, guarded in routes.items()
-              if route.split(" ")[1].startswith(("/v2.1/", "/api/2.0/"))}
+              if route.split(" ")[1].startswith(("/v2.1/", "/api/2.0/", "/ui"))}
     native = {route: guarded for route, guarded in routes.items() if route not in others
               and not route.split(" ")[1].startswith(("/_api/", "/_db/"))}
     face = {route: guarded for route, guarded in routes.items()
@@ -229,6 +230,7 @@ def test_only_the_routes_that_check_their_credential_themselves_are_open_to_api_
         "GET /_download/{job_id}", "GET /docs", "GET /docs/docs.js", "GET /health",
         "GET /openapi.json", "POST /_upload"]
     assert not any(face.values()) and not any(others.values())
+    assert sorted(route for route in others if " /ui" in route) == ["GET /ui", "GET /ui/{name}"]
     in_database = {route.replace("/_db/{database}", "", 1) for route in face
                    if "/_db/{database}/" in route and "/_api/" not in route}
     assert in_database == set(native)  # every native route, under /_db/ too

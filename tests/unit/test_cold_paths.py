@@ -14,7 +14,7 @@ API_ONLY = {"chalicelib.faces.native.endpoints", "chalicelib.listing", "chalicel
             "chalicelib.faces.truenas", "chalicelib.faces.native.event_endpoints",
             "chalicelib.faces.arangodb", "chalicelib.faces.netapp",
             "chalicelib.faces.cloudsigma", "chalicelib.faces.native.openapi",
-            "chalicelib.faces.native.answers"}
+            "chalicelib.faces.native.answers", "chalicelib.faces.dashboard"}
 
 
 def test_importing_the_app_loads_neither_pydantic_nor_boto3() -> None:
