@@ -66,7 +66,7 @@ def asset(request: Request, name: str) -> Response:
 def page_policy(host: str | None) -> str:
     """Scripts, styles and images from this origin only; calls to it, and to
     its WebSocket (which not every browser counts as 'self')."""
-    sockets = f" ws://{host} wss://{host}" if host and HOST.match(host) else ""
+    sockets = f" ws://{host} wss://{host}" if host and HOST.fullmatch(host) else ""
     return ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             f"connect-src 'self'{sockets}; base-uri 'none'; form-action 'none'; "
             "frame-ancestors 'none'")
