@@ -30,8 +30,8 @@ The faces: `native/`, the REST API (/jobs, /methods, /_upload, /_download);
 any route; `netapp/`, NetApp Service Engine's job objects (/v2.1/jobs) in
 its status/result envelope; `cloudsigma/`, CloudSigma's jobs API 2.0
 (/api/2.0/jobs/...); `dashboard/`, the web page at /ui/ (static files whose
-scripts call the native API and /events with the user's credential). Shared too: `guarded` (the route guard that answers
-errors in a face's shape).
+scripts call the native API and /events with the user's credential). Shared
+too: `guarded` (the route guard that answers errors in a face's shape).
 
 Nothing is imported here: app.py imports `auth` on every function's cold path.
 """
