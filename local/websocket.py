@@ -314,13 +314,18 @@ def serve_websocket(handler: ChaliceRequestHandler, app: Chalice) -> None:
         status = invoke(app, "$connect", event) or 500
         if not 200 <= status < 300:
             response = protocol.reject(status, f"{HTTPStatus(status).phrase}\n")
+    accepted = response.status_code == 101
+    if accepted:
+        # Known before the client hears its 101: a client whose connect has
+        # returned can be reached at once (@connections), as on API Gateway.
+        CONNECTIONS.add(connection)
     protocol.send_response(response)
     if not connection.send_pending():
+        CONNECTIONS.remove(connection.id)
         return
     handler.log_request(response.status_code)
-    if response.status_code != 101:
+    if not accepted:
         return
-    CONNECTIONS.add(connection)
     # The access log names the connection (never the request's query: it may
     # carry a credential), so that a log can be matched to the app's.
     handler.log_message("WebSocket %s connected", connection.id)
