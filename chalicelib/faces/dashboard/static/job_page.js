@@ -6,6 +6,9 @@ import { Revisions } from "./live.js";
 import { TERMINAL, clear, duration, h, pretty, progressBar, stateBadge, time } from "./dom.js";
 
 const CHILD_PAGE = 50;
+// Re-reads of a last page that brings nothing new before giving up (about a
+// minute with the backoff): a fan-out still spawning fills it meanwhile.
+const REREADS = 15;
 const LOG_FOLLOW_MS = 2000;
 
 function path(id, tail = "") {
@@ -97,9 +100,14 @@ function childList(parentId, live, showError) {
     } finally {
       loading = false;
     }
-    const short = !token && items.size < Math.min(expected, capacity);
-    retries = short && items.size === before ? retries + 1 : 0;
-    if (short && !stopped && retries < 10) setTimeout(() => page(true), 500);
+    // No next page yet, and the parent counts more: its children are still
+    // being made. The last page is read again (it comes back with a next page
+    // once one exists), backing off while nothing new shows up.
+    const unfinished = !token && items.size < expected;
+    retries = unfinished && items.size === before ? retries + 1 : 0;
+    if (unfinished && !stopped && retries < REREADS) {
+      setTimeout(() => page(true), Math.min(500 * 2 ** retries, 5000));
+    }
   }
 
   // Every page shown, read again (polling, or a subscription that just began).
@@ -123,7 +131,7 @@ function childList(parentId, live, showError) {
 
   function expect(total) {
     expected = total;
-    if (!token && !loading && items.size < Math.min(total, capacity)) page(true);
+    if (!token && !loading && items.size < total) page(true);
   }
 
   // Live: the children already shown move on (the parent's roll-up says the rest).
