@@ -49,7 +49,7 @@ test: $(INSTALLED) $(AIOTRUENAS) chromium lint
 ## chromium: Debian's browser, which the dashboard's tests drive through Playwright
 ##           (tests/e2e/test_dashboard.py); Playwright never downloads one
 chromium:
-	@command -v chromium > /dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+	@command -v chromium > /dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium)
 
 lint: $(INSTALLED) $(CHECKOV)
 	$(BIN)/ruff check .
