@@ -16,7 +16,7 @@ import math
 import re
 from typing import Any, NoReturn
 
-from chalicelib.errors import BadRequest
+from chalicelib.errors import BadRequest, PayloadTooLarge
 
 # Levels of arrays and objects a client's JSON may nest (a body's own object
 # is one). json.loads, pydantic and our own walks of params all recurse: this
@@ -27,6 +27,20 @@ NOT_FINITE = ("numbers must be finite: NaN, Infinity and numbers too big for a "
               "double (such as 1e400) are not JSON")
 # A string (escapes and all), or one bracket: brackets inside strings do not count.
 _TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]', re.DOTALL)
+
+
+def body_object(raw: str | bytes, limit: int, empty: str, too_big: str = "") -> dict[str, Any]:
+    """A request body that must be one JSON object of at most `limit` bytes:
+    413 past it (`too_big` says what to do instead), 400 with `empty` when
+    there is none, 400 for anything but an object."""
+    if len(raw) > limit:
+        raise PayloadTooLarge(f"the body is larger than {limit} bytes{too_big}")
+    if not raw.strip():
+        raise BadRequest(empty)
+    body = client_json(raw, "the body")
+    if not isinstance(body, dict):
+        raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
+    return body
 
 
 def client_json(raw: str | bytes | bytearray, what: str) -> Any:

@@ -10,9 +10,9 @@ from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from chalicelib.caller import Caller
-from chalicelib.errors import BadRequest, PayloadTooLarge
+from chalicelib.errors import BadRequest
 from chalicelib.faces.auth import principal_of, request_caller
-from chalicelib.faces.json_input import client_json
+from chalicelib.faces.json_input import body_object
 from chalicelib.models import SubmitRequest
 from chalicelib.validation import parse
 
@@ -42,18 +42,9 @@ class JobQuery(BaseModel):
 
 
 def json_body(request: Request | None) -> dict[str, Any]:
-    request = _present(request)
-    raw = request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(
-            f"the body is larger than {MAX_BODY_BYTES} bytes; upload big inputs as a file"
-        )
-    if not raw.strip():
-        raise BadRequest("the body is empty; send a JSON object")
-    body = client_json(raw, "the body")
-    if not isinstance(body, dict):
-        raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
-    return body
+    return body_object(_present(request).raw_body or b"", MAX_BODY_BYTES,
+                       "the body is empty; send a JSON object",
+                       "; upload big inputs as a file")
 
 
 def no_body(request: Request | None) -> None:

@@ -18,8 +18,7 @@ from typing import Any
 from chalice.app import Request
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from chalicelib.errors import BadRequest, PayloadTooLarge
-from chalicelib.faces.json_input import client_json
+from chalicelib.faces.json_input import body_object
 from chalicelib.models import RESOURCE_ID, RESOURCE_WORD, SubmitRequest
 from chalicelib.validation import parse
 
@@ -60,12 +59,5 @@ def submit_request(request: Request | None) -> SubmitRequest:
 def _json_object(request: Request | None) -> dict[str, Any]:
     if request is None:
         raise RuntimeError("no current request")
-    raw = request.raw_body or b""
-    if len(raw) > MAX_BODY_BYTES:
-        raise PayloadTooLarge(f"the body is larger than {MAX_BODY_BYTES} bytes")
-    if not raw.strip():
-        raise BadRequest("the body is empty; send a JSON object with at least an action")
-    body = client_json(raw, "the body")
-    if not isinstance(body, dict):
-        raise BadRequest(f"the body must be a JSON object, not {type(body).__name__}")
-    return body
+    return body_object(request.raw_body or b"", MAX_BODY_BYTES,
+                       "the body is empty; send a JSON object with at least an action")
