@@ -19,9 +19,10 @@ from urllib.parse import quote, urlencode
 
 import pytest
 from chalice.test import Client
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.functional.test_fuzzed_requests import FUZZ, json_values
 from tests.helpers import Answer, JobsClient, token_for
 from tests.methods_for_tests import gate
 
@@ -356,15 +357,6 @@ def test_another_tenant_finds_no_job_and_lists_none(jobs: JobsClient) -> None:
 
 # -- fuzzed requests ------------------------------------------------------------------------
 
-FUZZ = settings(max_examples=60, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                       HealthCheck.too_slow])
-json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                 max_size=4),
-    max_leaves=12,
-)
 BODY_FIELDS = ["action", "request_payload", "job_summary", "object_type", "object_id",
                "object_name", "params"]
 ACTIONS = st.sampled_from(["demo.echo", "demo.fail", "nope", "", "demo.", "demo.secret"])
