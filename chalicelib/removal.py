@@ -82,9 +82,9 @@ class Removal:
         before = keys.created_key(iso(created_before), "") if created_before is not None \
             else None
         terminal = [JobState(state) for state in sorted(TERMINAL_STATES)]
-        # A tenant's index keys on the state: a pass each. A user's does not:
-        # one pass over the user's jobs, filtered on all three.
-        passes = [[state] for state in terminal] if caller.sees_whole_tenant else [terminal]
+        # by_tenant_state holds finished jobs only, keyed on the state: a pass
+        # each (a user's filtered on its user_id).
+        passes = [[state] for state in terminal]
         user_id = None if caller.sees_whole_tenant else caller.user_id
         deleted = 0
         for states in passes:

@@ -28,11 +28,14 @@ class KeyRange(Protocol):
     def upper(self) -> str | None: ...
     @property
     def forward(self) -> bool: ...
+    @property
+    def sort_attribute(self) -> str: ...  # created_key, or by_active's active_key
 
 
 @dataclass(frozen=True)
 class IndexEntry:
-    """A job as every listing index projects it (keys.LISTING_PROJECTION)."""
+    """A job as a listing index projects it (keys.projection_of): what the
+    index does not project is None."""
 
     id: str
     created_key: str
@@ -40,7 +43,6 @@ class IndexEntry:
     state: JobState | None = None
     method: str | None = None
     transient: bool | None = None
-    abortable: bool | None = None
     tenant_id: str | None = None
     user_id: str | None = None
     parent_id: str | None = None
@@ -96,7 +98,7 @@ class IndexReads(Table):
         with self._translated(where.index):
             answer = self._client.query(**request)
         return IndexPage(
-            entries=[_index_entry(item, where.partition_attribute)
+            entries=[_index_entry(item, where.partition_attribute, where.sort_attribute)
                      for item in answer.get("Items", [])],
             last_key=answer.get("LastEvaluatedKey"),
             scanned=int(answer.get("ScannedCount", 0)),
@@ -105,36 +107,45 @@ class IndexReads(Table):
     def active_entries(self, shard: str, created_before: str | None = None,
                        most: int = 1000, page: int = 100) -> Iterator[ActiveEntry]:
         """Jobs of one partition of the sparse by_active index (see keys.py),
-        oldest first, at most `most` of them; `created_before` bounds the
-        created_key."""
-        condition = "active_shard = :shard"
-        values: dict[str, Any] = {":shard": {"S": shard}}
-        if created_before is not None:
-            condition += " AND created_key < :before"
-            values[":before"] = {"S": created_before}
+        by tenant then oldest first, at most `most` read; `created_before`
+        bounds the created_key (checked on each entry: the sort key starts
+        with the tenant). The index projects no state (a claim must not
+        rewrite it), so the records of the entries kept are read, 100 a call."""
         request: dict[str, Any] = {
             "TableName": self._table, "IndexName": keys.BY_ACTIVE,
-            "KeyConditionExpression": condition, "ExpressionAttributeValues": values}
+            "KeyConditionExpression": "active_shard = :shard",
+            "ExpressionAttributeValues": {":shard": {"S": shard}}}
         seen = 0
         while seen < most:
             request["Limit"] = min(page, most - seen)
             with self._translated(shard):
                 answer = self._client.query(**request)
-            for item in answer.get("Items", []):
-                seen += 1
-                yield _active_entry(item)
+            found = answer.get("Items", [])
+            seen += len(found)
+            kept = [item["id"]["S"] for item in found
+                    if created_before is None or item["created_key"]["S"] < created_before]
+            records = self._records_of(kept)
+            for job_id in kept:
+                if job_id in records:
+                    yield _active_entry(records[job_id])
             if "LastEvaluatedKey" not in answer:
                 return
             request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+
+    def _records_of(self, job_ids: list[str]) -> dict[str, Any]:
+        """Full records by id, as plain items (Records.get_many, which the
+        store mixes in)."""
+        if not job_ids:
+            return {}
+        return self.get_many(job_ids)  # type: ignore[attr-defined,no-any-return]
 
     def terminal_ids(self, tenant_id: str, states: list[JobState], created_before: str | None,
                      limit: int, start_key: dict[str, Any] | None = None,
                      user_id: str | None = None,
                      ) -> tuple[list[str], dict[str, Any] | None]:
-        """A page of ids of a tenant's jobs in terminal states, oldest first, and
-        where the next page starts (None: no more). For a tenant, one state a
-        query (by_tenant_state keys on it); for one user, every state in one
-        query of by_tenant_user, filtered, so the user's jobs are read once."""
+        """A page of ids of a tenant's jobs in one terminal state, oldest first,
+        and where the next page starts (None: no more): by_tenant_state, which
+        holds finished jobs only; for one user, filtered on user_id."""
         request = terminal_ids_request(self._table, tenant_id, states, created_before,
                                        limit, user_id)
         if start_key:
@@ -147,8 +158,8 @@ class IndexReads(Table):
 
 def key_condition(where: KeyRange) -> tuple[str, dict[str, Any], dict[str, str]]:
     """The KeyConditionExpression of a listing read: its partition, and the
-    created_key range when it has one."""
-    names = {"#pk": where.partition_attribute, "#sk": "created_key"}
+    sort key range when it has one."""
+    names = {"#pk": where.partition_attribute, "#sk": where.sort_attribute}
     values: dict[str, Any] = {":pk": {"S": where.partition_value}}
     expression = "#pk = :pk"
     if where.lower is not None and where.upper is not None:
@@ -171,20 +182,13 @@ def terminal_ids_request(table: str, tenant_id: str, states: list[JobState],
     values: dict[str, Any] = {}
     request: dict[str, Any] = {"TableName": table, "ProjectionExpression": "id",
                                "Limit": limit}
-    if user_id is None:
-        (state,) = states
-        request["IndexName"] = keys.BY_TENANT_STATE
-        condition = "tenant_state = :key"
-        values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
-    else:
-        request["IndexName"] = keys.BY_TENANT_USER
-        condition = "tenant_user = :key"
-        values[":key"] = {"S": keys.tenant_user(tenant_id, user_id)}
-        names = [f":state{n}" for n in range(len(states))]
-        request["FilterExpression"] = f"#state IN ({', '.join(names)})"
-        request["ExpressionAttributeNames"] = {"#state": "state"}
-        values.update({name: items.state_value(s) for name, s in zip(names, states,
-                                                                       strict=True)})
+    (state,) = states
+    request["IndexName"] = keys.BY_TENANT_STATE
+    condition = "tenant_state = :key"
+    values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
+    if user_id is not None:
+        request["FilterExpression"] = "user_id = :user"
+        values[":user"] = {"S": user_id}
     if created_before is not None:
         condition += " AND created_key < :before"
         values[":before"] = {"S": created_before}
@@ -193,18 +197,19 @@ def terminal_ids_request(table: str, tenant_id: str, states: list[JobState],
     return request
 
 
-def _index_entry(item: dict[str, Any], partition_attribute: str) -> IndexEntry:
+def _index_entry(item: dict[str, Any], partition_attribute: str,
+                 sort_attribute: str = "created_key") -> IndexEntry:
     plain = items.deserialize(item)
     projected: dict[str, Any] = {name: plain.get(name) for name in ENTRY_FIELDS}
     state = projected.pop("state")
-    resume = {name: item[name] for name in ("id", "created_key", partition_attribute)}
+    resume = {name: item[name] for name in ("id", sort_attribute, partition_attribute)}
     return IndexEntry(**projected, state=JobState(state) if state else None,
                       resume_key=resume)
 
 
-def _active_entry(item: dict[str, Any]) -> ActiveEntry:
-    plain = items.deserialize(item)
+def _active_entry(job: Any) -> ActiveEntry:
+    """The sweeper's view of an unfinished job, from its record."""
     return ActiveEntry(
-        id=plain["id"], tenant_id=plain["tenant_id"], state=JobState(plain["state"]),
-        time_started=plain.get("time_started"), runner=plain.get("runner"),
-        wait_deadline=plain.get("wait_deadline"), abort_deadline=plain.get("abort_deadline"))
+        id=job.id, tenant_id=job.tenant_id, state=job.state,
+        time_started=job.time_started, runner=job.runner,
+        wait_deadline=job.wait_deadline, abort_deadline=job.abort_deadline)

@@ -186,11 +186,26 @@ def test_a_count_on_indexed_attributes_reads_only_the_index(
 ) -> None:
     calls = CallRecorder(services().clients.dynamodb, api_only=True)
 
+    answer = query(jobs, state="FAILED", count="true")
+
+    expected = reference(population, [["state", "=", "FAILED"]], False, None)
+    assert answer.body == {"count": len(expected)}
+    assert set(calls.names()) == {"Query"}
+
+
+def test_a_count_of_unfinished_jobs_reads_their_records(
+    jobs: JobsClient, population: list[Job]
+) -> None:
+    """by_active projects no state (a claim must not rewrite its entry, issue
+    23): counting RUNNING jobs reads the tenant's unfinished entries and their
+    records, never a finished job."""
+    calls = CallRecorder(services().clients.dynamodb, api_only=True)
+
     answer = query(jobs, state="RUNNING", count="true")
 
     expected = reference(population, [["state", "=", "RUNNING"]], False, None)
     assert answer.body == {"count": len(expected)}
-    assert set(calls.names()) == {"Query"}
+    assert set(calls.names()) == {"Query", "BatchGetItem"}
 
 
 def test_get_with_no_match_is_404(jobs: JobsClient, population: list[Job]) -> None:
