@@ -82,9 +82,10 @@ class Removal:
         before = keys.created_key(iso(created_before), "") if created_before is not None \
             else None
         terminal = [JobState(state) for state in sorted(TERMINAL_STATES)]
-        # by_tenant_state holds finished jobs only, keyed on the state: a pass
-        # each (a user's filtered on its user_id).
-        passes = [[state] for state in terminal]
+        # A tenant's finished jobs are keyed on the state (by_tenant_state): a
+        # pass each. A user's index does not key on it: one pass over the
+        # user's jobs, their records checked on all three.
+        passes = [[state] for state in terminal] if caller.sees_whole_tenant else [terminal]
         user_id = None if caller.sees_whole_tenant else caller.user_id
         deleted = 0
         for states in passes:

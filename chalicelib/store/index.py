@@ -143,17 +143,24 @@ class IndexReads(Table):
                      limit: int, start_key: dict[str, Any] | None = None,
                      user_id: str | None = None,
                      ) -> tuple[list[str], dict[str, Any] | None]:
-        """A page of ids of a tenant's jobs in one terminal state, oldest first,
-        and where the next page starts (None: no more): by_tenant_state, which
-        holds finished jobs only; for one user, filtered on user_id."""
+        """A page of ids of a tenant's jobs in terminal states, oldest first, and
+        where the next page starts (None: no more). For a tenant, one state a
+        query of by_tenant_state (finished jobs only, keyed on the state); for
+        one user, every state in one query of by_tenant_user, which projects no
+        state (a state change must not rewrite it): the states are checked on
+        the records, so the user's jobs are read once and no other user's."""
         request = terminal_ids_request(self._table, tenant_id, states, created_before,
                                        limit, user_id)
         if start_key:
             request["ExclusiveStartKey"] = start_key
         with self._translated(",".join(state.value for state in states)):
             answer = self._client.query(**request)
-        return [item["id"]["S"] for item in answer.get("Items", [])], \
-            answer.get("LastEvaluatedKey")
+        ids = [item["id"]["S"] for item in answer.get("Items", [])]
+        if user_id is not None and ids:
+            records = self._records_of(ids)
+            ids = [job_id for job_id in ids
+                   if job_id in records and records[job_id].state in states]
+        return ids, answer.get("LastEvaluatedKey")
 
 
 def key_condition(where: KeyRange) -> tuple[str, dict[str, Any], dict[str, str]]:
@@ -182,13 +189,15 @@ def terminal_ids_request(table: str, tenant_id: str, states: list[JobState],
     values: dict[str, Any] = {}
     request: dict[str, Any] = {"TableName": table, "ProjectionExpression": "id",
                                "Limit": limit}
-    (state,) = states
-    request["IndexName"] = keys.BY_TENANT_STATE
-    condition = "tenant_state = :key"
-    values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
-    if user_id is not None:
-        request["FilterExpression"] = "user_id = :user"
-        values[":user"] = {"S": user_id}
+    if user_id is None:
+        (state,) = states
+        request["IndexName"] = keys.BY_TENANT_STATE
+        condition = "tenant_state = :key"
+        values[":key"] = {"S": keys.tenant_state(tenant_id, state)}
+    else:  # the states are checked on the records (IndexReads.terminal_ids)
+        request["IndexName"] = keys.BY_TENANT_USER
+        condition = "tenant_user = :key"
+        values[":key"] = {"S": keys.tenant_user(tenant_id, user_id)}
     if created_before is not None:
         condition += " AND created_key < :before"
         values[":before"] = {"S": created_before}
