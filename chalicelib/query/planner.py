@@ -6,8 +6,9 @@ state, method, owner, else the tenant's); time_created bounds become the sort-ke
 range. A finished state reads the sparse by_tenant_state (finished jobs only);
 WAITING or RUNNING reads the tenant's key range of the sparse by_active
 (unfinished jobs only), whose entries carry no state: the other unfinished
-state is filtered out on the records, within the page's read budget. Everything in the filter is still evaluated in memory on every
-candidate, so the planner decides only how much is read, never what matches.
+state is filtered out on the records, within the page's read budget.
+Everything in the filter is still evaluated in memory on every candidate,
+so the planner decides only how much is read, never what matches.
 """
 
 from __future__ import annotations

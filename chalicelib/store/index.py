@@ -137,7 +137,7 @@ class IndexReads(Table):
         store mixes in)."""
         if not job_ids:
             return {}
-        return self.get_many(job_ids)  # type: ignore[attr-defined,no-any-return]
+        return self.get_many(job_ids)  # type: ignore[attr-defined]
 
     def terminal_ids(self, tenant_id: str, states: list[JobState], created_before: str | None,
                      limit: int, start_key: dict[str, Any] | None = None,
