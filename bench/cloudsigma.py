@@ -290,9 +290,9 @@ def build_section(measured: dict[str, Any]) -> Section:
             f"[{json.dumps(RESOURCE)}]` against the same job without, each measured as the "
             "calls benchmark measures the leaf job (calls.run_leaf_job; write units from the "
             "item images with the indexes of infra/template.yaml). The sparse "
-            "by_tenant_resource index (INCLUDE: the listing attributes, which change only at "
-            "a state transition) takes a put at create and an update at the claim and the "
-            "finish; progress writes touch no index.")
+            "by_tenant_resource index (INCLUDE: the listing attributes, which a job never "
+            "changes after its creation, issue 23) takes a put at create and nothing after; "
+            "progress writes touch no index.")
     return Section(
         name="cloudsigma",
         title="CloudSigma face: AWS calls per request of GET /api/2.0/jobs/",

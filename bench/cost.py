@@ -928,8 +928,8 @@ def add_anchored(section: Section, measured: Section | None, ops: dict[str, Any]
         "each with the write units the cloudsigma benchmark measured anchoring to add (an "
         "anchored bench.phases job against the same job without, from the item images): "
         + ", ".join(f"{step} +{extra[step]:g}" for step in ANCHORED_STEPS)
-        + f" = +{whole['extra_wru']:g} WRU per job (the index's put at create and its update "
-        "at each state change; progress writes touch no index), "
+        + f" = +{whole['extra_wru']:g} WRU per job (the index's put at create; since issue 23 "
+        "no state change and no progress write touches it), "
         f"${whole['extra']:.2f} more per million: ${whole['total_anchored']:.2f} against "
         f"${leaf_per_million:.2f} (the leaf job's target: < ${TARGET_PER_MILLION:.0f}). "
         "The job without a resource measured there "
