@@ -112,6 +112,11 @@ def lock_id(tenant_id: str, lock_key: str) -> str:
     return f"lock{SEPARATOR}{tenant_id}{SEPARATOR}{lock_key}"
 
 
+# Where the sweeper's next run resumes in each by_active partition: one item
+# that, like lock items, carries none of the index attributes.
+SWEEP_CURSORS = f"sweeper{SEPARATOR}cursors"
+
+
 def tenant_number(tenant_id: str, number: int) -> str:
     return f"{tenant_id}{SEPARATOR}{number}"
 

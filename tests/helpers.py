@@ -15,7 +15,7 @@ from chalice.test import Client
 from requests.structures import CaseInsensitiveDict
 
 from chalicelib.authn import mint
-from chalicelib.sweeper import Sweeper
+from chalicelib.sweeper import MAX_ENTRIES, Sweeper
 from chalicelib.wiring import services
 from local.emulated import LOCAL_JWT_SECRET
 from local.provision import Provisioned, load_template
@@ -133,11 +133,12 @@ class CallRecorder:
         self.calls.clear()
 
 
-def sweeper_at(clock: Callable[[], float]) -> Sweeper:
-    """The app's sweeper, seeing the time `clock` tells."""
+def sweeper_at(clock: Callable[[], float], entries_per_run: int = MAX_ENTRIES) -> Sweeper:
+    """The app's sweeper, seeing the time `clock` tells (reading at most
+    `entries_per_run` of each by_active partition a run)."""
     wired = services()
     return Sweeper(wired.store, wired.workflow, wired.factory, wired.fanout, wired.settings, clock,
-                   wired.worker)
+                   wired.worker, entries_per_run)
 
 
 def state_machine_with_run_timeout(aws: Provisioned, seconds: int) -> str:

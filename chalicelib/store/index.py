@@ -1,10 +1,10 @@
-"""Index reads: pages of a listing index, the sweeper's sparse by_active
-index, and the ids of a tenant's finished jobs (removal). Entries come back
-typed; a page's position (LastEvaluatedKey) stays an opaque dict."""
+"""Index reads: pages of a listing index, windows of the sweeper's sparse
+by_active index (and where its next run resumes in each partition), and the
+ids of a tenant's finished jobs (removal). Entries come back typed; a page's
+position (LastEvaluatedKey) stays an opaque dict."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, fields
 from typing import Any, Protocol
 
@@ -64,15 +64,26 @@ ENTRY_FIELDS = frozenset(f.name for f in fields(IndexEntry)) - {"resume_key"}
 
 @dataclass(frozen=True)
 class ActiveEntry:
-    """A job as the sparse by_active index projects it (infra/template.yaml)."""
+    """What the sweeper reads of a job in the sparse by_active index: its
+    created_key from the index, the rest from its record."""
 
     id: str
     tenant_id: str
     state: JobState
+    created_key: str = ""
     time_started: str | None = None
     runner: str | None = None
     wait_deadline: str | None = None
     abort_deadline: str | None = None
+
+
+@dataclass(frozen=True)
+class ActiveWindow:
+    """A sweeper's read of one by_active partition (IndexReads.active_window)."""
+
+    entries: list[ActiveEntry]
+    next_key: dict[str, Any] | None  # where the next read resumes; None: the start
+    read: int  # index entries read (some may have no record any more)
 
 
 @dataclass(frozen=True)
@@ -104,33 +115,53 @@ class IndexReads(Table):
             scanned=int(answer.get("ScannedCount", 0)),
         )
 
-    def active_entries(self, shard: str, created_before: str | None = None,
-                       most: int = 1000, page: int = 100) -> Iterator[ActiveEntry]:
-        """Jobs of one partition of the sparse by_active index (see keys.py),
-        by tenant then oldest first, at most `most` read; `created_before`
-        bounds the created_key (checked on each entry: the sort key starts
-        with the tenant). The index projects no state (a claim must not
-        rewrite it), so the records of the entries kept are read, 100 a call."""
+    def active_window(self, shard: str, start_key: dict[str, Any] | None = None,
+                      most: int = 1000, page: int = 100) -> ActiveWindow:
+        """Up to `most` entries of one partition of the sparse by_active index
+        (see keys.py), in its order (tenant, then oldest first), from
+        `start_key` (None: the partition's start), and where the next read
+        resumes (None: the partition was read to its end). The index projects
+        no state (a claim must not rewrite it), so the records of the entries
+        are read, 100 a call."""
         request: dict[str, Any] = {
             "TableName": self._table, "IndexName": keys.BY_ACTIVE,
             "KeyConditionExpression": "active_shard = :shard",
             "ExpressionAttributeValues": {":shard": {"S": shard}}}
-        seen = 0
-        while seen < most:
-            request["Limit"] = min(page, most - seen)
+        if start_key:
+            request["ExclusiveStartKey"] = start_key
+        entries: list[ActiveEntry] = []
+        read = 0
+        while True:
+            request["Limit"] = min(page, most - read)
             with self._translated(shard):
                 answer = self._client.query(**request)
             found = answer.get("Items", [])
-            seen += len(found)
-            kept = [item["id"]["S"] for item in found
-                    if created_before is None or item["created_key"]["S"] < created_before]
-            records = self._records_of(kept)
-            for job_id in kept:
-                if job_id in records:
-                    yield _active_entry(records[job_id])
-            if "LastEvaluatedKey" not in answer:
-                return
-            request["ExclusiveStartKey"] = answer["LastEvaluatedKey"]
+            read += len(found)
+            records = self._records_of([item["id"]["S"] for item in found])
+            entries += [_active_entry(records[item["id"]["S"]], item["created_key"]["S"])
+                        for item in found if item["id"]["S"] in records]
+            resume = answer.get("LastEvaluatedKey")
+            if resume is None or read >= most:
+                return ActiveWindow(entries, resume, read)
+            request["ExclusiveStartKey"] = resume
+
+    def sweep_cursors(self) -> dict[str, dict[str, Any]]:
+        """Where the sweeper's next read of each by_active partition resumes
+        (a LastEvaluatedKey by partition); a partition not named starts over."""
+        with self._translated(keys.SWEEP_CURSORS):
+            answer = self._client.get_item(TableName=self._table,
+                                           Key={"id": {"S": keys.SWEEP_CURSORS}},
+                                           ConsistentRead=True)
+        cursors = answer.get("Item", {}).get("cursors", {}).get("M", {})
+        return {shard: value["M"] for shard, value in cursors.items()}
+
+    def save_sweep_cursors(self, cursors: dict[str, dict[str, Any]]) -> None:
+        """One small item (no method, no index attribute: no listing, index or
+        event sees it); two sweeps at once are harmless, the last one wins."""
+        with self._translated(keys.SWEEP_CURSORS):
+            self._client.put_item(TableName=self._table, Item={
+                "id": {"S": keys.SWEEP_CURSORS},
+                "cursors": {"M": {shard: {"M": key} for shard, key in cursors.items()}}})
 
     def _records_of(self, job_ids: list[str]) -> dict[str, Any]:
         """Full records by id, as plain items (Records.get_many, which the
@@ -216,9 +247,9 @@ def _index_entry(item: dict[str, Any], partition_attribute: str,
                       resume_key=resume)
 
 
-def _active_entry(job: Any) -> ActiveEntry:
+def _active_entry(job: Any, created_key: str) -> ActiveEntry:
     """The sweeper's view of an unfinished job, from its record."""
     return ActiveEntry(
-        id=job.id, tenant_id=job.tenant_id, state=job.state,
+        id=job.id, tenant_id=job.tenant_id, state=job.state, created_key=created_key,
         time_started=job.time_started, runner=job.runner,
         wait_deadline=job.wait_deadline, abort_deadline=job.abort_deadline)
