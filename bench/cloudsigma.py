@@ -31,6 +31,7 @@ from bench.counting import CallCounter
 from bench.dynamo_units import TableShape
 from bench.local_aws import LocalAws, local_aws
 from bench.section import Check, Row, Section, Table
+from chalicelib import keys
 
 TENANT = "bench-cloudsigma"
 USER = "bench"
@@ -278,7 +279,7 @@ def build_section(measured: dict[str, Any]) -> Section:
             "resource (priced in the cost section)"))
         only_index = all(
             units["anchored"][s]["table_units"] == units["plain"][s]["table_units"]
-            and extra[s] == units["anchored"][s]["by_index"].get("by_tenant_resource", 0)
+            and extra[s] == units["anchored"][s]["by_index"].get(keys.BY_TENANT_RESOURCE, 0)
             for s in STEPS)
         checks.append(Check(
             "anchoring adds only by_tenant_resource writes", "extra WRU = that index's, "

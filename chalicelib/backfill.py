@@ -1,5 +1,5 @@
 """Backfill for issue 23's index layout: run once after the code that writes
-it is deployed (infra/README.md, "Deploying issue 23's indexes").
+it is deployed (README.md, "Changing the indexes of a deployed stack").
 
 A job created by earlier code and still unfinished then lacks what the new
 layout keys on:

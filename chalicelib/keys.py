@@ -10,15 +10,18 @@ import zlib
 
 from chalicelib.states import JobState
 
-# Indexes (see infra/template.yaml).
-BY_TENANT = "by_tenant"
-BY_TENANT_STATE = "by_tenant_state"
-BY_TENANT_METHOD = "by_tenant_method"
-BY_TENANT_USER = "by_tenant_user"
-BY_PARENT = "by_parent"
-BY_ACTIVE = "by_active"
+# Indexes (see infra/template.yaml). Issue 23 changed the key or projection
+# of seven, which recreates an index: they have new names (_v2), so a stack
+# deployed before keeps the previous ones until each new one exists
+# (README.md, "Changing the indexes of a deployed stack").
+BY_TENANT = "by_tenant_v2"
+BY_TENANT_STATE = "by_tenant_state_v2"
+BY_TENANT_METHOD = "by_tenant_method_v2"
+BY_TENANT_USER = "by_tenant_user_v2"
+BY_PARENT = "by_parent_v2"
+BY_ACTIVE = "by_active_v2"
 BY_NUMBER = "by_number"  # sparse, keys only: a job by its number (store/numbers.py)
-BY_TENANT_RESOURCE = "by_tenant_resource"  # sparse: the jobs anchored to a resource
+BY_TENANT_RESOURCE = "by_tenant_resource_v2"  # sparse: the jobs anchored to a resource
 
 # What every listing index projects besides its keys (infra/template.yaml):
 # attributes a job never changes after its creation, so no state change and

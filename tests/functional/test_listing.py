@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib import keys
 from chalicelib.models import Job
 from chalicelib.wiring import services
 from local.provision import Provisioned
@@ -248,7 +249,7 @@ def test_a_page_of_fifty_on_an_indexed_filter_is_one_query_and_one_batch_get(
     assert answer.body["returned_records"] == 50 and answer.body["next_token"]
     assert calls.names() == ["Query", "BatchGetItem"]
     query_params = calls.calls[0][1]
-    assert query_params["IndexName"] == "by_tenant_state"
+    assert query_params["IndexName"] == keys.BY_TENANT_STATE
     assert query_params["Limit"] <= 2 * 50
     assert len(calls.calls[1][1]["RequestItems"][aws.table_name]["Keys"]) == 51
 
