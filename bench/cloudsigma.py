@@ -31,6 +31,7 @@ from bench.counting import CallCounter
 from bench.dynamo_units import TableShape
 from bench.local_aws import LocalAws, local_aws
 from bench.section import Check, Row, Section, Table
+from chalicelib import keys
 
 TENANT = "bench-cloudsigma"
 USER = "bench"
@@ -278,7 +279,7 @@ def build_section(measured: dict[str, Any]) -> Section:
             "resource (priced in the cost section)"))
         only_index = all(
             units["anchored"][s]["table_units"] == units["plain"][s]["table_units"]
-            and extra[s] == units["anchored"][s]["by_index"].get("by_tenant_resource", 0)
+            and extra[s] == units["anchored"][s]["by_index"].get(keys.BY_TENANT_RESOURCE, 0)
             for s in STEPS)
         checks.append(Check(
             "anchoring adds only by_tenant_resource writes", "extra WRU = that index's, "
@@ -290,9 +291,9 @@ def build_section(measured: dict[str, Any]) -> Section:
             f"[{json.dumps(RESOURCE)}]` against the same job without, each measured as the "
             "calls benchmark measures the leaf job (calls.run_leaf_job; write units from the "
             "item images with the indexes of infra/template.yaml). The sparse "
-            "by_tenant_resource index (INCLUDE: the listing attributes, which change only at "
-            "a state transition) takes a put at create and an update at the claim and the "
-            "finish; progress writes touch no index.")
+            "by_tenant_resource index (INCLUDE: the listing attributes, which a job never "
+            "changes after its creation, issue 23) takes a put at create and nothing after; "
+            "progress writes touch no index.")
     return Section(
         name="cloudsigma",
         title="CloudSigma face: AWS calls per request of GET /api/2.0/jobs/",

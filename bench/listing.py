@@ -35,6 +35,28 @@ QUERIES = {
 }
 STATES = ("WAITING", "RUNNING", "SUCCESS", "FAILED", "ABORTED")
 METHODS = ("demo.echo", "disk.clone", "config.export", "drive.backup")
+# Issue 23's skewed tenant, in the same table beside the uniform one (and in the
+# same by_active partition, so its unfinished entries are one key range among
+# the other tenant's): as many finished jobs as the table size, 99% SUCCESS and
+# 1% FAILED, plus SKEW_UNFINISHED RUNNING and as many WAITING, alternating.
+SKEW_UNFINISHED = 100
+SKEW_QUERIES = {
+    "FAILED of a tenant whose jobs 99% succeeded (by_tenant_state, sparse)": {
+        "state": "FAILED"},
+    "RUNNING of a tenant with only 200 unfinished jobs (by_active, its key range)": {
+        "state": "RUNNING"},
+    "WAITING of the same tenant (by_active)": {"state": "WAITING"},
+}
+
+
+def skew_tenant() -> str:
+    """A tenant name in the default tenant's by_active partition."""
+    from chalicelib import keys
+
+    n = 0
+    while keys.active_shard(f"skewed{n}") != keys.active_shard("default"):
+        n += 1
+    return f"skewed{n}"
 
 
 def run(context: Any) -> Section:
@@ -51,6 +73,14 @@ def run(context: Any) -> Section:
                 rows.append(row(size, label, figures))
                 data[f"{size}:{label}"] = figures
             data[f"{size}:fill_seconds"] = filled
+            # Issue 23: a second tenant, skewed, in the same table.
+            tenant = skew_tenant()
+            fill_skewed(aws, size, tenant)
+            for label, params in SKEW_QUERIES.items():
+                figures = one_page(aws, params, tenant)
+                figures["table_items"] = 2 * size + 2 * SKEW_UNFINISHED
+                rows.append(row(size, label, figures))
+                data[f"{size}:{label}"] = figures
     return build_section(rows, data)
 
 
@@ -67,23 +97,46 @@ def fill(aws: LocalAws, count: int) -> None:
         backend.put_item(table, items.to_item(make_job(rng, n)))
 
 
-def make_job(rng: random.Random, n: int) -> Any:
+def fill_skewed(aws: LocalAws, count: int, tenant: str) -> None:
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.dynamodb.models import dynamodb_backends
+
+    from chalicelib import items
+    from chalicelib.states import JobState
+
+    backend = dynamodb_backends[DEFAULT_ACCOUNT_ID][aws.raw.dynamodb.meta.region_name]
+    table = aws.provisioned.table_name
+    rng = random.Random(-count)
+    # RUNNING and WAITING alternate: half of the tenant's by_active range is
+    # the other unfinished state (a page reads 2x its size, the budget).
+    unfinished = [JobState.RUNNING, JobState.WAITING] * SKEW_UNFINISHED
+    total = count + len(unfinished)
+    # The unfinished ones spread over the whole time range, oldest to newest.
+    spots = {n * total // len(unfinished): state for n, state in enumerate(unfinished)}
+    for n in range(total):
+        state = spots.get(n) or (JobState.FAILED if n % 100 == 50 else JobState.SUCCESS)
+        job = make_job(rng, n, state=state, tenant=tenant)
+        backend.put_item(table, items.to_item(job))
+
+
+def make_job(rng: random.Random, n: int, state: Any = None,
+             tenant: str = "default") -> Any:
     from chalicelib.clock import iso
     from chalicelib.models import Job, Progress
     from chalicelib.states import JobState
 
     created = 1_780_000_000 + n * 3.0
-    state = JobState(rng.choice(STATES))
+    state = JobState(state or rng.choice(STATES))
     return Job(
         id=f"{rng.getrandbits(128):032x}", method=rng.choice(METHODS), state=state,
         progress=Progress(percent=rng.choice([None, 10, 50, 90])),
-        time_created=iso(created), time_updated=iso(created + 1), tenant_id="default",
+        time_created=iso(created), time_updated=iso(created + 1), tenant_id=tenant,
         time_finished=iso(created + 2) if state.is_terminal else None,
         expires_at=int(time.time()) + 86_400 if state.is_terminal else None,
     )
 
 
-def one_page(aws: LocalAws, params: dict[str, str]) -> dict[str, Any]:
+def one_page(aws: LocalAws, params: dict[str, str], tenant: str = "default") -> dict[str, Any]:
     client = aws.app_clients()["dynamodb"]
     calls: list[tuple[str, int]] = []
 
@@ -93,7 +146,7 @@ def one_page(aws: LocalAws, params: dict[str, str]) -> dict[str, Any]:
     client.meta.events.register("after-call.dynamodb.*", after, unique_id="bench-listing")
     try:
         query = urllib.parse.urlencode({**params, "limit": str(PAGE)})
-        answer = aws.request("GET", f"/jobs?{query}")
+        answer = aws.request("GET", f"/jobs?{query}", tenant=tenant)
     finally:
         client.meta.events.unregister("after-call.dynamodb.*", unique_id="bench-listing")
     if answer.status != 200:

@@ -21,9 +21,10 @@ from local.emulated import LOCAL_JWT_SECRET, emulated_aws
 
 
 @cache
-def bench_auth() -> dict[str, str]:
-    """The benchmarks call the API as an admin of the default tenant."""
-    return {"Authorization": "Bearer " + mint(LOCAL_JWT_SECRET, "default", "bench",
+def bench_auth(tenant: str = "default") -> dict[str, str]:
+    """The benchmarks call the API as an admin of the default tenant (or of
+    `tenant`, for the listing's second population)."""
+    return {"Authorization": "Bearer " + mint(LOCAL_JWT_SECRET, tenant, "bench",
                                               ["TENANT_ADMIN"], 24 * 3600)}
 
 
@@ -51,10 +52,11 @@ class LocalAws:
         return {"dynamodb": clients.dynamodb, "stepfunctions": clients.stepfunctions,
                 "s3": clients.s3}
 
-    def request(self, method: str, path: str, body: Any = None) -> Answer:
+    def request(self, method: str, path: str, body: Any = None,
+                tenant: str = "default") -> Answer:
         payload = json.dumps(body) if body is not None else b""
         response = self.http.http.request(
-            method, path, headers={"Content-Type": "application/json", **bench_auth()},
+            method, path, headers={"Content-Type": "application/json", **bench_auth(tenant)},
             body=payload
         )
         text = response.body.decode() if response.body else ""

@@ -55,19 +55,26 @@ def dumps(value: Any) -> str:
 
 def index_keys(job: Job) -> dict[str, Any]:
     """The attributes the listing indexes are built on (see keys.py)."""
+    created = keys.created_key(job.time_created, job.id)
     derived: dict[str, Any] = {
-        "created_key": keys.created_key(job.time_created, job.id),
-        "tenant_state": keys.tenant_state(job.tenant_id, job.state),
+        "created_key": created,
         "tenant_method": keys.tenant_method(job.tenant_id, job.method),
     }
+    # Sparse: only a finished job is in by_tenant_state (an unfinished one is
+    # in by_active), so a job enters it once, at its terminal transition.
+    if job.state.is_terminal:
+        derived["tenant_state"] = keys.tenant_state(job.tenant_id, job.state)
     if job.user_id:
         derived["tenant_user"] = keys.tenant_user(job.tenant_id, job.user_id)
     if job.resource:
         derived["tenant_resource"] = keys.tenant_resource(job.tenant_id, job.resource)
     if job.number is not None:
         derived["tenant_number"] = keys.tenant_number(job.tenant_id, job.number)
+    # by_active's sort key is set on every job (it never changes), its
+    # partition only while the job is unfinished: that makes the index sparse.
+    derived["active_key"] = keys.active_key(job.tenant_id, created)
     if job.state.is_active:
-        derived["active_shard"] = keys.active_shard(job.id)
+        derived["active_shard"] = keys.active_shard(job.tenant_id)
     return derived
 
 

@@ -32,7 +32,7 @@ MAX_LIMIT = 1000
 MAX_OFFSET = 1000
 SORT_SET_LIMIT = 1000  # matches an in-memory order_by may sort
 COUNT_READ_LIMIT = 10_000  # items a count (or an in-memory sort) may read
-PROJECTED_FIELDS = keys.LISTING_PROJECTION - {"created_key", "expires_at"}
+NOT_FILTERED_ON_ENTRY = frozenset({"created_key", "expires_at"})
 NARROW_HINT = ("add a state, method, parent_id, user_id or time range (created_after, "
                "created_before) filter")
 
@@ -222,7 +222,8 @@ class _Scan:
         self._budget = budget
         self._last_key: dict[str, Any] | None = start_key
         self._more_in_index = True
-        self._prefilter = query.where.fields() <= PROJECTED_FIELDS
+        self._fields = projected_fields(chosen.index)
+        self._prefilter = query.where.fields() <= self._fields
         self.need = wanted if wanted is not None else budget
         self.scanned = 0
         self.exhausted_budget = False
@@ -241,13 +242,17 @@ class _Scan:
                 for entry in batch:
                     self.last_consumed = entry
                     job = found.get(entry.id)
-                    if job is not None and self._query.where.matches(job_view(job)):
+                    # The record decides (what an index does not project, such
+                    # as the state or expires_at, is judged here).
+                    if job is not None and self._lister._shows(job, self._caller, self._query):
                         yield entry, job
 
     @property
     def projection_suffices(self) -> bool:
-        """The index items alone decide the filter (no full record needed)."""
-        return self._prefilter
+        """The index items alone decide the filter and what is hidden (no full
+        record needed): an index that does not project expires_at cannot tell
+        an expired job (TTL deletes late) from a live one."""
+        return self._prefilter and "expires_at" in keys.projection_of(self._plan.index)
 
     def index_matches(self) -> Iterator[IndexEntry]:
         """Matching index entries, judged on the projection alone: enough to
@@ -281,15 +286,21 @@ class _Scan:
         self._more_in_index = page.last_key is not None
         return [entry for entry in page.entries
                 if self._lister.visible(entry, self._caller, self._query)
-                and (not self._prefilter or self._query.where.matches(_projected_view(entry)))]
+                and (not self._prefilter
+                     or self._query.where.matches(_projected_view(entry, self._fields)))]
 
 
 def _resume_key(entry: IndexEntry | None) -> dict[str, Any] | None:
     return entry.resume_key if entry is not None else None
 
 
-def _projected_view(entry: IndexEntry) -> dict[str, Any]:
-    return {name: entry.projected(name) for name in PROJECTED_FIELDS}
+def projected_fields(index: str) -> frozenset[str]:
+    """The fields a filter can be judged on from an entry of `index`."""
+    return keys.projection_of(index) - NOT_FILTERED_ON_ENTRY
+
+
+def _projected_view(entry: IndexEntry, names: frozenset[str]) -> dict[str, Any]:
+    return {name: entry.projected(name) for name in names}
 
 
 def scoped(query: ListQuery, caller: Caller) -> tuple[ListQuery, Caller] | None:

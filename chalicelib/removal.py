@@ -82,8 +82,9 @@ class Removal:
         before = keys.created_key(iso(created_before), "") if created_before is not None \
             else None
         terminal = [JobState(state) for state in sorted(TERMINAL_STATES)]
-        # A tenant's index keys on the state: a pass each. A user's does not:
-        # one pass over the user's jobs, filtered on all three.
+        # A tenant's finished jobs are keyed on the state (by_tenant_state): a
+        # pass each. A user's index does not key on it: one pass over the
+        # user's jobs, their records checked on all three.
         passes = [[state] for state in terminal] if caller.sees_whole_tenant else [terminal]
         user_id = None if caller.sees_whole_tenant else caller.user_id
         deleted = 0

@@ -3,6 +3,14 @@ repairs what a single request cannot. It reads only the sparse by_active
 index (unfinished jobs, and aborted ones whose execution may still run),
 never the whole table, and at most MAX_ENTRIES of it per partition a run.
 
+Fair and bounded: a partition's entries are ordered by tenant, so a run that
+always began at the start would never get past a tenant with more than
+MAX_ENTRIES unfinished jobs. Each run resumes where the last one stopped (a
+cursor per partition, kept in one small item) and starts over once it has
+read the partition to its end: every entry is looked at within
+ceil(entries / MAX_ENTRIES) + 1 runs, whoever its neighbours are. Each
+partition is read once a run, and every repair looks at that window.
+
 It repairs:
 - a cancelled job whose handler ignored the cancel past its grace: its
   execution is stopped;
@@ -20,7 +28,6 @@ It repairs:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from chalicelib import keys, tree
@@ -56,8 +63,10 @@ class SweepReport:
 
 class Sweeper:
     def __init__(self, store: JobStore, workflow: Workflow, factory: JobFactory,
-                 fanout: FanOut, settings: Settings, clock: Clock, worker: Worker) -> None:
+                 fanout: FanOut, settings: Settings, clock: Clock, worker: Worker,
+                 entries_per_run: int = MAX_ENTRIES) -> None:
         self._store = store
+        self._entries_per_run = entries_per_run  # per partition
         self._workflow = workflow
         self._factory = factory
         self._fanout = fanout
@@ -66,21 +75,42 @@ class Sweeper:
         self._worker = worker
 
     def sweep(self) -> SweepReport:
+        stopping, active = self._read_windows()
         report = SweepReport()
-        report.stopped = self.stop_overdue_aborts()
-        report.restarted = self.restart_stalled_starts()
-        report.failed, report.woken = self.repair_lost_runs()
-        report.expired = self.expire_file_waits()
+        report.stopped = self.stop_overdue_aborts(stopping)
+        report.restarted = self.restart_stalled_starts(active)
+        report.failed, report.woken = self.repair_lost_runs(active)
+        report.expired = self.expire_file_waits(active)
         return report
 
-    def repair_lost_runs(self) -> tuple[list[str], list[str]]:
+    def _read_windows(self) -> tuple[list[ActiveEntry], list[ActiveEntry]]:
+        """This run's window of every partition (the stopping ones, the active
+        ones), each from where the last run stopped. The cursors are saved
+        before any repair: an entry whose repair fails is looked at again once
+        the cursor comes round, and cannot hold the others back."""
+        cursors = self._store.sweep_cursors()
+        before = dict(cursors)
+        windows: dict[str, list[ActiveEntry]] = {}
+        for shard in keys.stopping_shards() + keys.active_shards():
+            window = self._store.active_window(shard, cursors.get(shard), self._entries_per_run)
+            windows[shard] = window.entries
+            if window.next_key is None:
+                cursors.pop(shard, None)
+            else:
+                cursors[shard] = window.next_key
+        if cursors != before:
+            self._store.save_sweep_cursors(cursors)
+        return ([entry for shard in keys.stopping_shards() for entry in windows[shard]],
+                [entry for shard in keys.active_shards() for entry in windows[shard]])
+
+    def repair_lost_runs(self, entries: list[ActiveEntry]) -> tuple[list[str], list[str]]:
         """RUNNING jobs started more than `lost_run_seconds` ago: fail those
         whose execution is gone, wake parents whose children are all done."""
         now = self._clock()
         started_before = iso(now - self._settings.lost_run_seconds)
         failed, woken = [], []
-        for entry in self._entries(keys.active_shards(), created_before=started_before):
-            if entry.state is not JobState.RUNNING or \
+        for entry in entries:
+            if entry.state is not JobState.RUNNING or entry.created_key >= started_before or \
                     (entry.time_started or "") >= started_before:
                 continue
             runner = entry.runner or Runner.STANDARD.value
@@ -98,11 +128,11 @@ class Sweeper:
                 failed.append(entry.id)
         return failed, woken
 
-    def expire_file_waits(self) -> list[str]:
+    def expire_file_waits(self, entries: list[ActiveEntry]) -> list[str]:
         """Jobs still waiting for an upload or a download well past the window."""
         late = iso(self._clock() - WAIT_MARGIN_SECONDS)
         expired = []
-        for entry in self._entries(keys.active_shards()):
+        for entry in entries:
             if entry.wait_deadline and entry.wait_deadline < late and \
                     self._worker.expire_file_wait(entry.id):
                 expired.append(entry.id)
@@ -119,26 +149,20 @@ class Sweeper:
         self._workflow.resume(job.wait_token)
         return True
 
-    def _entries(self, shards: list[str], created_before: str | None = None,
-                 ) -> Iterator[ActiveEntry]:
-        for shard in shards:
-            yield from self._store.active_entries(shard, created_before, MAX_ENTRIES)
-
-    def restart_stalled_starts(self) -> list[str]:
+    def restart_stalled_starts(self, entries: list[ActiveEntry]) -> list[str]:
         """Start again the WAITING jobs created more than `stalled_start_seconds`
         ago. Starting twice is harmless: a Standard execution's name is the
         job id, and of two Express ones only the first to mark it RUNNING runs it."""
         cutoff = keys.created_key(iso(self._clock() - self._settings.stalled_start_seconds), "")
         restarted = []
-        for shard in keys.active_shards():
-            for entry in self._store.active_entries(shard, cutoff, MAX_ENTRIES):
-                if entry.state is not JobState.WAITING:
-                    continue
-                job = self._store.get(entry.id)
-                if job is None or job.state is not JobState.WAITING or _waits_for_upload(job):
-                    continue
-                if self._restart(job):
-                    restarted.append(job.id)
+        for entry in entries:
+            if entry.state is not JobState.WAITING or entry.created_key >= cutoff:
+                continue
+            job = self._store.get(entry.id)
+            if job is None or job.state is not JobState.WAITING or _waits_for_upload(job):
+                continue
+            if self._restart(job):
+                restarted.append(job.id)
         return restarted
 
     def _restart(self, job: Job) -> bool:
@@ -156,17 +180,14 @@ class Sweeper:
                 return False
         return self._factory.start(job)
 
-    def stop_overdue_aborts(self) -> list[str]:
+    def stop_overdue_aborts(self, entries: list[ActiveEntry]) -> list[str]:
         now = iso(self._clock())
         stopped = []
-        for shard in keys.stopping_shards():
-            for entry in self._store.active_entries(shard, None, MAX_ENTRIES):
-                if entry.state is not JobState.ABORTED:
-                    continue
-                if (entry.abort_deadline or "") > now:
-                    continue
-                self._stop(entry.id, entry.runner or Runner.STANDARD.value)
-                stopped.append(entry.id)
+        for entry in entries:
+            if entry.state is not JobState.ABORTED or (entry.abort_deadline or "") > now:
+                continue
+            self._stop(entry.id, entry.runner or Runner.STANDARD.value)
+            stopped.append(entry.id)
         return stopped
 
     def _stop(self, job_id: str, runner: str) -> None:

@@ -47,8 +47,62 @@ class Provisioned:
         }
 
 
-def load_template(path: Path = TEMPLATE) -> dict[str, Any]:
-    return yaml.load(path.read_text(), Loader=_CfnLoader)
+def load_template(path: Path = TEMPLATE, as_written: bool = False) -> dict[str, Any]:
+    """The template; the jobs template as a new stack gets it (each `!If` of
+    its Conditions decided by the parameters' defaults: the _v2 indexes),
+    unless `as_written`."""
+    template: dict[str, Any] = yaml.load(path.read_text(), Loader=_CfnLoader)
+    if path == TEMPLATE and not as_written:
+        template = as_defaults(template)
+    return template
+
+
+def as_defaults(template: dict[str, Any], **parameters: str) -> dict[str, Any]:
+    """`template` with every Fn::If decided as CloudFormation would with the
+    parameters' defaults (or `parameters`), and AWS::NoValue dropped.
+    Conditions may use Fn::Equals, Fn::Not, Fn::And, Fn::Or and Ref to a
+    parameter."""
+    defaults = {name: spec.get("Default") for name, spec in template.get("Parameters", {}).items()}
+    defaults.update(parameters)
+    conditions = template.get("Conditions", {})
+
+    def value(node: Any) -> Any:
+        if isinstance(node, dict) and set(node) == {"Ref"} and node["Ref"] in defaults:
+            return defaults[node["Ref"]]
+        return node
+
+    def holds(node: Any) -> bool:
+        if isinstance(node, str):
+            return holds(conditions[node])
+        ((name, args),) = node.items()
+        if name == "Fn::Equals":
+            return bool(value(args[0]) == value(args[1]))
+        if name == "Fn::Not":
+            return not holds(args[0])
+        if name == "Fn::And":
+            return all(holds(arg) for arg in args)
+        if name == "Fn::Or":
+            return any(holds(arg) for arg in args)
+        if name == "Condition":
+            return holds(conditions[args])
+        raise ValueError(f"cannot decide the condition {node!r} locally")
+
+    def decided(node: Any) -> Any:
+        if isinstance(node, dict):
+            if set(node) == {"Fn::If"}:
+                name, then, otherwise = node["Fn::If"]
+                return decided(then if holds(name) else otherwise)
+            return {key: decided(item) for key, item in node.items()
+                    if not _no_value(decided(item))}
+        if isinstance(node, list):
+            return [decided(item) for item in node if not _no_value(decided(item))]
+        return node
+
+    return {key: decided(part) for key, part in template.items() if key != "Conditions"}
+
+
+def _no_value(node: Any) -> bool:
+    return node == {"Ref": "AWS::NoValue"}
 
 
 def provision(

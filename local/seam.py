@@ -43,6 +43,10 @@ _original_dynamodb_action = DynamoHandler.call_action
 _original_send_event = s3_models.notifications.send_event
 _lock = threading.Lock()
 _dynamodb_lock = threading.RLock()
+# The event each thread is handling (moto runs every execution in a thread
+# of its own), so a test can tell one job's worker calls from another's: an
+# execution started by an earlier test may still invoke the worker later.
+_invocation = threading.local()
 
 
 class LocalLambdaContext:
@@ -135,12 +139,22 @@ def _invoke(
         response_headers["x-amz-function-error"] = "Unhandled"
         return _error_payload("ResourceNotFoundException", f"no local handler for {name}")
     event = json.loads(body) if body else {}
+    _invocation.event = event
     try:
         result = handler(event, LocalLambdaContext(name))
     except Exception as exc:  # a crashing Lambda, as Step Functions sees it
         response_headers["x-amz-function-error"] = "Unhandled"
         return _error_payload(type(exc).__name__, str(exc), traceback.format_exc())
+    finally:
+        _invocation.event = None
     return json.dumps(result).encode()
+
+
+def invoked_for() -> str | None:
+    """The job id of the Lambda event this thread is handling, if any."""
+    event = getattr(_invocation, "event", None)
+    job_id = event.get("job_id") if isinstance(event, dict) else None
+    return job_id if isinstance(job_id, str) else None
 
 
 def _short_name(function_name: str) -> str:

@@ -15,8 +15,9 @@ from chalice.test import Client
 from requests.structures import CaseInsensitiveDict
 
 from chalicelib.authn import mint
-from chalicelib.sweeper import Sweeper
+from chalicelib.sweeper import MAX_ENTRIES, Sweeper
 from chalicelib.wiring import services
+from local import seam
 from local.emulated import LOCAL_JWT_SECRET
 from local.provision import Provisioned, load_template
 
@@ -94,6 +95,7 @@ class CallRecorder:
     def __init__(self, *clients: Any, api_only: bool = False) -> None:
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self.threads: list[str] = []
+        self.jobs: list[str | None] = []  # the job whose worker task made the call
         # The test client's requests run in the main thread; a worker of this
         # test or of an earlier one runs in moto's threads, whenever it likes.
         self.api_only = api_only
@@ -104,6 +106,7 @@ class CallRecorder:
         if self.api_only and threading.current_thread() is not threading.main_thread():
             return
         self.threads.append(threading.current_thread().name)
+        self.jobs.append(seam.invoked_for())
         self.calls.append((model.name, dict(params)))
 
     def names(self) -> list[str]:
@@ -114,6 +117,19 @@ class CallRecorder:
         main = threading.main_thread().name
         return [call for call, thread in zip(self.calls, self.threads, strict=True)
                 if thread != main][since:]
+
+    def by_worker_of(self, job_id: str, since: int = 0) -> list[tuple[str, dict[str, Any]]]:
+        """Every call the worker made while handling a task of `job_id` (a
+        claim, a finish, a crash's record...), whatever it reads or writes,
+        and the writes to its record from threads of its own (the progress
+        timer's); a worker running another job (of an earlier test, say) is
+        not counted."""
+        main = threading.main_thread().name
+        return [call for call, thread, job in zip(self.calls, self.threads, self.jobs,
+                                                  strict=True)
+                if job == job_id or (job is None and thread != main
+                                     and call[1].get("Key", {}).get("id", {}).get("S") == job_id)
+                ][since:]
 
     def about(self, job_id: str, calls: list[tuple[str, dict[str, Any]]]) -> list[str]:
         """The names of those `calls` that read or write the record of `job_id`
@@ -131,13 +147,16 @@ class CallRecorder:
 
     def clear(self) -> None:
         self.calls.clear()
+        self.threads.clear()
+        self.jobs.clear()
 
 
-def sweeper_at(clock: Callable[[], float]) -> Sweeper:
-    """The app's sweeper, seeing the time `clock` tells."""
+def sweeper_at(clock: Callable[[], float], entries_per_run: int = MAX_ENTRIES) -> Sweeper:
+    """The app's sweeper, seeing the time `clock` tells (reading at most
+    `entries_per_run` of each by_active partition a run)."""
     wired = services()
     return Sweeper(wired.store, wired.workflow, wired.factory, wired.fanout, wired.settings, clock,
-                   wired.worker)
+                   wired.worker, entries_per_run)
 
 
 def state_machine_with_run_timeout(aws: Provisioned, seconds: int) -> str:

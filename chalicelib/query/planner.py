@@ -3,8 +3,12 @@
 Every listing is a DynamoDB Query on one index of the caller's tenant, never
 a Scan. The top-level equality conditions pick the index (parent, resource,
 state, method, owner, else the tenant's); time_created bounds become the sort-key
-range. Everything in the filter is still evaluated in memory on every
-candidate, so the planner decides only how much is read, never what matches.
+range. A finished state reads the sparse by_tenant_state (finished jobs only);
+WAITING or RUNNING reads the tenant's key range of the sparse by_active
+(unfinished jobs only), whose entries carry no state: the other unfinished
+state is filtered out on the records, within the page's read budget.
+Everything in the filter is still evaluated in memory on every candidate,
+so the planner decides only how much is read, never what matches.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from typing import Any
 from chalicelib import keys
 from chalicelib.query.filters import AllOf, Condition
 from chalicelib.query.options import OrderKey
+from chalicelib.states import JobState
 
 # How an index is reached from an equality condition, most selective first.
 INDEX_BY_FIELD = (
@@ -24,6 +29,7 @@ INDEX_BY_FIELD = (
     ("method", keys.BY_TENANT_METHOD, "tenant_method"),
     ("user_id", keys.BY_TENANT_USER, "tenant_user"),
 )
+UNFINISHED = frozenset(state.value for state in JobState if state.is_active)
 # A created_key is "<time>#<id>"; "$" sorts just after "#", so "<time>$" is
 # above every key of that instant and "<time>" below all of them.
 AFTER_INSTANT = "$"
@@ -38,6 +44,7 @@ class Plan:
     upper: str | None
     forward: bool  # ascending created_key
     index_ordered: bool  # the index order is the requested order
+    sort_attribute: str = "created_key"  # by_active: active_key, "<tenant>#<created_key>"
     # The store reads it as a chalicelib.store.KeyRange (its key condition).
 
     def describe(self) -> dict[str, Any]:
@@ -50,6 +57,13 @@ def plan(tenant_id: str, where: AllOf, order: tuple[OrderKey, ...]) -> Plan:
     index, attribute, value = _index_for(tenant_id, where.conditions())
     lower, upper = _created_range(where.conditions())
     forward, index_ordered = _direction(order)
+    if index == keys.BY_ACTIVE:
+        # The tenant's jobs are the key range "<tenant>#..." of its partition.
+        prefix = f"{tenant_id}{keys.SEPARATOR}"
+        lower = prefix + (lower or "")
+        upper = prefix + upper if upper is not None else f"{tenant_id}{AFTER_INSTANT}"
+        return Plan(index, attribute, value, lower, upper, forward, index_ordered,
+                    sort_attribute="active_key")
     return Plan(index, attribute, value, lower, upper, forward, index_ordered)
 
 
@@ -59,6 +73,8 @@ def _index_for(tenant_id: str, conditions: tuple[Condition, ...]) -> tuple[str, 
     for field, index, attribute in INDEX_BY_FIELD:
         if field in equal:
             value = equal[field]
+            if field == "state" and value in UNFINISHED:
+                return keys.BY_ACTIVE, "active_shard", keys.active_shard(tenant_id)
             # by_parent is keyed by the parent alone: the tenant is checked on
             # every candidate in memory (a child lives in its parent's tenant).
             key = value if index == keys.BY_PARENT else f"{tenant_id}{keys.SEPARATOR}{value}"

@@ -8,7 +8,8 @@ conditional write, so the record in DynamoDB is always the truth.
                  states.ALLOWED_TRANSITIONS)
     fanin        children, the parent's wait token, the one wake
     files        a download's offer, claim and new link; an upload's wait and arrival
-    index        listing pages, the sweeper's active entries, finished ids
+    index        listing pages, the sweeper's windows of active entries and
+                 its cursors, finished ids
     numbers      blocks of job numbers, and a job found by its number
 
 `JobStore` is all of them over one client and table; a caller that needs
@@ -19,15 +20,22 @@ from __future__ import annotations
 
 from chalicelib.store.fanin import FanIn
 from chalicelib.store.files import Files
-from chalicelib.store.index import ActiveEntry, IndexEntry, IndexPage, IndexReads, KeyRange
+from chalicelib.store.index import (
+    ActiveEntry,
+    ActiveWindow,
+    IndexEntry,
+    IndexPage,
+    IndexReads,
+    KeyRange,
+)
 from chalicelib.store.numbers import NumberBlocks
 from chalicelib.store.records import Records
 from chalicelib.store.table import DuplicateJob, LockHeld
 from chalicelib.store.transitions import Transitions
 
 __all__ = [
-    "ActiveEntry", "DuplicateJob", "FanIn", "Files", "IndexEntry", "IndexPage", "IndexReads",
-    "JobStore", "KeyRange", "LockHeld", "NumberBlocks", "Records", "Transitions",
+    "ActiveEntry", "ActiveWindow", "DuplicateJob", "FanIn", "Files", "IndexEntry", "IndexPage",
+    "IndexReads", "JobStore", "KeyRange", "LockHeld", "NumberBlocks", "Records", "Transitions",
 ]
 
 

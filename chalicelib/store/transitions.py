@@ -145,11 +145,14 @@ class _ParentGone(Exception):
 
 
 def state_update(target: JobState, tenant_id: str, now: str) -> Update:
-    """The start of every transition's update: the state and its index key."""
+    """The start of every transition's update: the state, and the by-state
+    index key when the target is terminal."""
     update = Update()
     update.set("state", items.state_value(target))
     update.set("time_updated", {"S": now})
-    update.set("tenant_state", {"S": keys.tenant_state(tenant_id, target)})
+    # by_tenant_state holds finished jobs only: a job enters it here, once.
+    if target.is_terminal:
+        update.set("tenant_state", {"S": keys.tenant_state(tenant_id, target)})
     return update
 
 

@@ -69,7 +69,7 @@ def test_the_template_shape_has_the_listing_indexes() -> None:
     shape = TableShape.from_template(load_template())
 
     assert shape.keys == ("id",)
-    assert {index.name for index in shape.indexes} >= {"by_tenant", "by_active"}
+    assert {index.name for index in shape.indexes} >= {"by_tenant_v2", "by_active_v2"}
     assert shape.without_indexes().indexes == ()
 
 

@@ -33,15 +33,15 @@ def step(write_units: int, table: int = 1, by_index: dict[str, int] | None = Non
             "writes": []}
 
 
-INDEXES = {"by_tenant": 1, "by_tenant_state": 1}
+INDEXES = {"by_tenant_v2": 1, "by_tenant_state_v2": 1}
 UNITS: dict[str, Any] = {
     "plain": {"create": step(3, by_index=INDEXES), "claim": step(3, by_index=INDEXES),
               "progress": step(2, table=2), "finish": step(3, by_index=INDEXES)},
     "anchored": {
-        "create": step(4, by_index={**INDEXES, "by_tenant_resource": 1}),
-        "claim": step(4, by_index={**INDEXES, "by_tenant_resource": 1}),
+        "create": step(4, by_index={**INDEXES, "by_tenant_resource_v2": 1}),
+        "claim": step(4, by_index={**INDEXES, "by_tenant_resource_v2": 1}),
         "progress": step(2, table=2),
-        "finish": step(4, by_index={**INDEXES, "by_tenant_resource": 1})},
+        "finish": step(4, by_index={**INDEXES, "by_tenant_resource_v2": 1})},
 }
 # What ours_on_express reads of the calls benchmark's operations.
 OPS: dict[str, Any] = {
@@ -85,7 +85,8 @@ def test_anchoring_adds_its_index_writes_per_step() -> None:
     rows = unit_rows(UNITS)
     assert rows[-1] == {"step": "total", "plain": 11, "plain_indexes": "", "anchored": 14,
                         "anchored_indexes": "", "extra": 3}
-    assert rows[0]["anchored_indexes"] == "by_tenant 1, by_tenant_resource 1, by_tenant_state 1"
+    assert rows[0]["anchored_indexes"] == ("by_tenant_resource_v2 1, by_tenant_state_v2 1, "
+                                          "by_tenant_v2 1")
     assert rows[2]["plain_indexes"] == "none"
 
 
@@ -108,7 +109,7 @@ def test_a_request_over_its_budget_fails_its_check(key: str, value: dict[str, An
 def test_anchoring_that_grows_the_table_write_fails_its_check() -> None:
     units = copy.deepcopy(UNITS)
     units["anchored"]["finish"] = step(5, table=2, by_index={**INDEXES,
-                                                             "by_tenant_resource": 1})
+                                                             "by_tenant_resource_v2": 1})
     section = build_section(measured(leaf_units=units))
     failed = [check.name for check in section.checks if not check.ok]
     assert failed == ["anchoring adds only by_tenant_resource writes"]

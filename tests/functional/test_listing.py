@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib import keys
 from chalicelib.models import Job
 from chalicelib.wiring import services
 from local.provision import Provisioned
@@ -186,11 +187,26 @@ def test_a_count_on_indexed_attributes_reads_only_the_index(
 ) -> None:
     calls = CallRecorder(services().clients.dynamodb, api_only=True)
 
+    answer = query(jobs, state="FAILED", count="true")
+
+    expected = reference(population, [["state", "=", "FAILED"]], False, None)
+    assert answer.body == {"count": len(expected)}
+    assert set(calls.names()) == {"Query"}
+
+
+def test_a_count_of_unfinished_jobs_reads_their_records(
+    jobs: JobsClient, population: list[Job]
+) -> None:
+    """by_active projects no state (a claim must not rewrite its entry, issue
+    23): counting RUNNING jobs reads the tenant's unfinished entries and their
+    records, never a finished job."""
+    calls = CallRecorder(services().clients.dynamodb, api_only=True)
+
     answer = query(jobs, state="RUNNING", count="true")
 
     expected = reference(population, [["state", "=", "RUNNING"]], False, None)
     assert answer.body == {"count": len(expected)}
-    assert set(calls.names()) == {"Query"}
+    assert set(calls.names()) == {"Query", "BatchGetItem"}
 
 
 def test_get_with_no_match_is_404(jobs: JobsClient, population: list[Job]) -> None:
@@ -233,7 +249,7 @@ def test_a_page_of_fifty_on_an_indexed_filter_is_one_query_and_one_batch_get(
     assert answer.body["returned_records"] == 50 and answer.body["next_token"]
     assert calls.names() == ["Query", "BatchGetItem"]
     query_params = calls.calls[0][1]
-    assert query_params["IndexName"] == "by_tenant_state"
+    assert query_params["IndexName"] == keys.BY_TENANT_STATE
     assert query_params["Limit"] <= 2 * 50
     assert len(calls.calls[1][1]["RequestItems"][aws.table_name]["Keys"]) == 51
 

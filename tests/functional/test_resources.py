@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from chalicelib import keys
 from chalicelib.wiring import services
 from tests.helpers import CallRecorder, JobsClient, token_for
 
@@ -51,7 +52,7 @@ def test_a_resources_jobs_are_one_query_of_its_index(jobs: JobsClient) -> None:
 
     assert [job["id"] for job in page["records"]] == list(reversed(ids))
     queries = [params for name, params in calls.calls if name == "Query"]
-    assert [params["IndexName"] for params in queries] == ["by_tenant_resource"]
+    assert [params["IndexName"] for params in queries] == [keys.BY_TENANT_RESOURCE]
     assert "Scan" not in calls.names()
 
 

@@ -6,16 +6,21 @@ time) and every job ends in a correct terminal state, nothing duplicated."""
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import app as job_app
+from chalicelib import keys
 from chalicelib.blobs import output_key
+from chalicelib.clock import iso
+from chalicelib.models import Job
+from chalicelib.states import JobState
 from chalicelib.wiring import services
 from local import seam
 from local.provision import Provisioned
 from tests.faults import failing, throttled
 from tests.functional.test_call_budgets import hold_the_worker
-from tests.helpers import JobsClient, job_records, sweeper_at, wait_until
+from tests.helpers import CallRecorder, JobsClient, job_records, sweeper_at, wait_until
 from tests.methods_for_tests import gate
 
 
@@ -266,6 +271,49 @@ def test_an_upload_wait_past_its_window_is_aborted_by_the_sweeper(
     assert early.expired == [] and report.expired == [job_id]
     job = jobs.get(job_id).body
     assert job["state"] == "ABORTED" and "upload did not arrive" in job["error"]
+
+
+# the sweeper's reads: at most a budget of each partition a run, resumed
+
+
+def stored_job(tenant: str, state: JobState, created: float, started: float | None = None,
+               ) -> str:
+    job = Job(id=uuid.uuid4().hex, method="demo.echo", arguments={}, state=state,
+              time_created=iso(created), time_updated=iso(created), tenant_id=tenant,
+              time_started=iso(started) if started is not None else None)
+    services().store.create(job)
+    return job.id
+
+
+def test_a_tenant_with_more_unfinished_jobs_than_a_run_reads_hides_no_other_tenant(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    budget = 10
+    heavy = "heavy"
+    shard = keys.active_shard(heavy)
+    # A tenant whose jobs sort after all of heavy's in the same partition.
+    other = next(name for name in (f"other{n}" for n in range(100))
+                 if keys.active_shard(name) == shard)
+    now = time.time()
+    for n in range(25):  # fresh WAITING jobs: nothing to repair, they just stay
+        stored_job(heavy, JobState.WAITING, now - n)
+    lost = stored_job(other, JobState.RUNNING, now - 7200, started=now - 7190)
+    calls = CallRecorder(clients().dynamodb, api_only=True)
+    sweeper = sweeper_at(time.time, entries_per_run=budget)
+
+    runs, reads = [], []
+    for _ in range(3):
+        mark = len(calls.calls)
+        runs.append(sweeper.sweep())
+        reads.append(sum(params["Limit"] for name, params in calls.calls[mark:]
+                         if name == "Query"
+                         and params["ExpressionAttributeValues"][":shard"]["S"] == shard))
+
+    assert [lost in run.failed for run in runs] == [False, False, True]
+    assert services().store.get(lost).state is JobState.FAILED
+    assert all(read <= budget for read in reads)
+    # Read to its end: the next run starts the partition over.
+    assert shard not in services().store.sweep_cursors()
 
 
 # delete = S3 objects, then the record; claim = the write, then the wake

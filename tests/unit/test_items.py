@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from chalicelib import items
+from chalicelib import items, keys
 from chalicelib.models import ExcInfo, Job, Progress
 from chalicelib.states import JobState
 
@@ -35,16 +35,25 @@ def test_index_keys_follow_the_record() -> None:
     item = items.deserialize(items.to_item(make_job()))
 
     assert item["created_key"] == "2026-11-23T04:00:00.000Z#0b7e9f6a-0000-4000-8000-00000000abcd"
-    assert item["tenant_state"] == "acme#WAITING"
+    assert "tenant_state" not in item  # unfinished: in by_active, not by_tenant_state
     assert item["tenant_method"] == "acme#demo.echo"
     assert item["tenant_user"] == "acme#alice"
-    assert item["active_shard"].startswith("active#")
+    assert item["active_shard"] == keys.active_shard("acme")
+    assert item["active_key"] == "acme#" + item["created_key"]
 
 
 def test_finished_jobs_leave_the_sparse_active_index() -> None:
     item = items.deserialize(items.to_item(make_job(state=JobState.SUCCESS)))
 
     assert "active_shard" not in item
+    assert item["tenant_state"] == "acme#SUCCESS"
+
+
+def test_a_tenants_unfinished_jobs_share_one_active_partition() -> None:
+    one = items.deserialize(items.to_item(make_job(id="0b7e9f6a-0000-4000-8000-000000000001")))
+    two = items.deserialize(items.to_item(make_job(id="0b7e9f6a-0000-4000-8000-000000000002")))
+
+    assert one["active_shard"] == two["active_shard"]
 
 
 def test_absent_values_are_not_stored() -> None:

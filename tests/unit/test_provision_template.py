@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 
 from chalicelib import keys
-from local.provision import load_template
+from local.provision import as_defaults, load_template
 
 
 def test_the_template_declares_every_index_the_code_queries() -> None:
@@ -19,6 +20,52 @@ def test_the_template_declares_every_index_the_code_queries() -> None:
         keys.BY_TENANT_USER, keys.BY_PARENT, keys.BY_ACTIVE, keys.BY_NUMBER,
         keys.BY_TENANT_RESOURCE,
     }
+
+
+# Issue 23's indexes: the order README.md ("Changing the indexes of a
+# deployed stack") moves a stack deployed before through.
+MIGRATED = ("ByActiveIndex", "ByTenantIndex", "ByTenantStateIndex", "ByTenantMethodIndex",
+            "ByTenantUserIndex", "ByParentIndex", "ByTenantResourceIndex")
+PREVIOUS = {  # name: (keys, projected), as the stack deployed before has them
+    "by_tenant": (["tenant_id", "created_key"], ["method", "state", "transient", "abortable",
+                  "user_id", "parent_id", "root_id", "time_created", "time_started",
+                  "time_finished", "expires_at", "description"]),
+    "by_active": (["active_shard", "created_key"], ["state", "tenant_id", "abort_deadline",
+                  "time_started", "runner", "wait_deadline"]),
+}
+
+
+def indexes(**parameters: str) -> dict[str, dict[str, object]]:
+    table = as_defaults(load_template(as_written=True), **parameters)
+    properties = table["Resources"]["JobsTable"]["Properties"]
+    defined = {a["AttributeName"] for a in properties["AttributeDefinitions"]}
+    found = {index["IndexName"]: index for index in properties["GlobalSecondaryIndexes"]}
+    used = {k["AttributeName"] for index in found.values() for k in index["KeySchema"]}
+    assert used | {"id"} == defined  # DynamoDB refuses a definition no key uses
+    return found
+
+
+def test_each_step_of_the_index_migration_creates_or_deletes_one_index() -> None:
+    steps = [{name: "previous" for name in MIGRATED}]
+    for name in MIGRATED:
+        steps.append({**steps[-1], name: "both"})
+    code_deployed = len(steps) - 1  # every _v2 index exists: the app moves to them
+    for name in MIGRATED:
+        steps.append({**steps[-1], name: "current"})
+    layouts = [indexes(**step) for step in steps]
+
+    for before, after in pairwise(layouts):
+        assert len(set(before) ^ set(after)) == 1
+        assert all(before[name] == after[name] for name in set(before) & set(after))
+    first = layouts[0]
+    for name, (key, projected) in PREVIOUS.items():
+        assert [k["AttributeName"] for k in first[name]["KeySchema"]] == key
+        assert first[name]["Projection"]["NonKeyAttributes"] == projected
+    assert not any(name.endswith("_v2") for name in first)
+    queried = {keys.BY_TENANT, keys.BY_TENANT_STATE, keys.BY_TENANT_METHOD, keys.BY_TENANT_USER,
+               keys.BY_PARENT, keys.BY_ACTIVE, keys.BY_TENANT_RESOURCE, keys.BY_NUMBER}
+    assert queried <= set(layouts[code_deployed]) and set(layouts[-1]) == queried
+    assert layouts[-1] == indexes()  # the defaults: what a new stack gets
 
 
 def test_ttl_is_enabled_on_expires_at() -> None:
