@@ -128,11 +128,15 @@ def test_a_submitted_sleep_appears_and_its_bar_moves_without_reloading(
     bar = row(page, job["id"]).locator("progress")
     expect(row(page, job["id"])).to_be_visible(timeout=WAIT)
     expect(bar).to_have_attribute("value", NOT_ZERO, timeout=WAIT)
+    # the link a user may be clicking stays the same element while the job moves on
+    link = row(page, job["id"]).get_by_role("link")
+    link.evaluate("a => { a.dataset.marked = 'yes'; }")
     first = bar.get_attribute("value")
     expect(bar).not_to_have_attribute("value", first or "", timeout=WAIT)
     screenshot(page, "job-list.png")
     expect(row(page, job["id"])).to_have_attribute("data-state", "SUCCESS", timeout=WAIT)
     expect(bar).to_have_attribute("value", "100")
+    expect(link).to_have_attribute("data-marked", "yes")
 
     assert page.evaluate("window.notReloaded") is True
     counts = page.get_by_role("list", name="Jobs by state")

@@ -79,16 +79,31 @@ function filterForm(filters, methods, apply) {
   return form;
 }
 
-function jobRow(job) {
-  const link = h("a", { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.method });
-  return h("tr", { "data-id": job.id, "data-state": job.state },
+// A job's cells; null where the method's link goes (it never changes).
+function jobCells(job) {
+  return [
     h("td", { class: "progress-cell", "data-label": "Progress" }, progressBar(job, `Progress of ${job.method} ${job.id}`)),
     h("td", { "data-label": "State" }, stateBadge(job.state)),
-    h("td", { "data-label": "Method" }, link),
+    null,
     h("td", { "data-label": "Description", text: job.progress?.description || job.description || "" }),
     h("td", { class: "num", "data-label": "Created", text: time(job.time_created) }),
     h("td", { class: "num", "data-label": "Finished", text: time(job.time_finished) }),
-    h("td", { class: "num", "data-label": "Duration", text: duration(job) }));
+    h("td", { class: "num", "data-label": "Duration", text: duration(job) }),
+  ];
+}
+
+function jobRow(job) {
+  const link = h("a", { href: `#/jobs/${encodeURIComponent(job.id)}`, text: job.method });
+  const row = h("tr", { "data-id": job.id, "data-state": job.state },
+    ...jobCells(job).map((cell) => cell || h("td", { "data-label": "Method" }, link)));
+  return row;
+}
+
+// A job that moved on keeps its row and link: only the other cells are made
+// again, so a click or the focus on the link is never lost to an update.
+function refreshRow(row, job) {
+  row.dataset.state = job.state;
+  jobCells(job).forEach((cell, index) => { if (cell) row.children[index].replaceWith(cell); });
 }
 
 export function jobList(main, { live, params, showError }) {
@@ -125,11 +140,12 @@ export function jobList(main, { live, params, showError }) {
 
   function render() {
     const ordered = [...jobs.values()].sort((a, b) => (b.time_created || "").localeCompare(a.time_created || ""));
-    // A row is made again only when its job moved on, so focus stays put.
+    // A job keeps its row; only a job that moved on has its cells made again.
     const rows = ordered.map((job) => {
       const kept = shownRows.get(job.id);
       if (kept && kept.revision === job.revision && kept.updated === job.time_updated) return kept.row;
-      const row = jobRow(job);
+      const row = kept ? kept.row : jobRow(job);
+      if (kept) refreshRow(row, job);
       shownRows.set(job.id, { row, revision: job.revision, updated: job.time_updated });
       return row;
     });
