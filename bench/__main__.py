@@ -71,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
     sections = context.results
     if args.merge:
         sections = merge(args.out / "results.json", info, sections)
+    for benchmark in benchmarks:
+        ran = context.results.get(benchmark.name)
+        if benchmark.complete is not None and ran is not None and "error" not in ran.data:
+            benchmark.complete(sections)
     md, js = report.write(args.out, info, sections)
     print(f"[bench] wrote {md} and {js} in {info['duration_seconds']:.0f} s", flush=True)
     if failed:

@@ -18,7 +18,13 @@ from typing import Any
 
 from bench import methods
 from bench.counting import UNLABELLED, Call, CallCounter, summarize
-from bench.dynamo_units import TableShape, WriteUnits, item_size, read_units, write_units
+from bench.dynamo_units import (
+    TableShape,
+    WriteUnits,
+    call_read_units,
+    item_size,
+    write_units,
+)
 from bench.floors import progress_floor
 from bench.local_aws import LocalAws, local_aws
 from bench.section import Check, Section, Table
@@ -201,8 +207,14 @@ def operation_figures(calls: list[Call], shape: TableShape) -> dict[str, Any]:
     figures["write_units"] = sum(units.total for _, units in writes)
     figures["write_units_table_only"] = sum(w["table_only_units"] for w in figures["writes"])
     figures["write_units_by_index"] = merge_indexes([units for _, units in writes])
-    figures["read_units"] = sum(read_units(call.item, call.consistent_read)
-                                for call in calls if call.operation == "GetItem")
+    figures["read_units"] = sum(call_read_units(call) for call in calls if call.is_read)
+    figures["read_units_by_operation"] = {
+        name: sum(call_read_units(c) for c in calls if c.operation == name)
+        for name in sorted({c.operation for c in calls if c.is_read})}
+    figures["query_item_bytes"] = [item_size(item) for call in calls
+                                   if call.operation == "Query" for item in call.items or []]
+    figures["batch_get_items"] = sum(len(call.items or []) for call in calls
+                                     if call.operation == "BatchGetItem")
     figures["read_items_bytes"] = [item_size(call.item) for call in calls
                                    if call.operation == "GetItem"]
     figures["call_seconds"] = sum(call.seconds for call in calls)

@@ -35,7 +35,7 @@ apart.
 
 Request units for the cost model (bench/cost.py) come from a second, small
 cancel (PRICE_CHILDREN children) whose writes are recorded with the item
-before and after (transactions by TransactionImages below): units per call,
+before and after (transactions by counting.MultiItemImages): units per call,
 times the counts of the 1,000-child cancel.
 """
 
@@ -49,8 +49,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from bench.counting import Call, CallCounter
-from bench.dynamo_units import TableShape, read_units, write_units
+from bench.counting import Call, CallCounter, Images, MultiItemImages
+from bench.dynamo_units import TableShape, multi_write_units, read_units, write_units
 from bench.local_aws import LocalAws, local_aws
 from bench.section import Check, Section, Table
 from chalicelib import tree
@@ -303,62 +303,6 @@ def name_of(call: Call) -> str:
 # -- request units, from a small cancel whose writes are recorded with their items ----
 
 
-class TransactionImages:
-    """Records each TransactWriteItems of a client with every item it writes,
-    before and after (read through a client nobody counts), as the
-    CallCounter does for single-item writes."""
-
-    def __init__(self, client: Any, images: Any, key_names: tuple[str, ...]) -> None:
-        self._client, self._images, self._keys = client, images, key_names
-        self._lock = threading.Lock()
-        self.transactions: list[list[tuple[dict[str, Any] | None, dict[str, Any] | None]]] = []
-        self._ids = (f"bench-tx-before-{id(self)}", f"bench-tx-after-{id(self)}")
-
-    @contextmanager
-    def attached(self) -> Iterator[TransactionImages]:
-        events = self._client.meta.events
-        events.register("provide-client-params.dynamodb.TransactWriteItems", self._before,
-                        unique_id=self._ids[0])
-        events.register("after-call.dynamodb.TransactWriteItems", self._after,
-                        unique_id=self._ids[1])
-        try:
-            yield self
-        finally:
-            events.unregister("provide-client-params.dynamodb.TransactWriteItems",
-                              unique_id=self._ids[0])
-            events.unregister("after-call.dynamodb.TransactWriteItems", unique_id=self._ids[1])
-
-    def clear(self) -> None:
-        with self._lock:
-            self.transactions.clear()
-
-    def _targets(self, params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        targets = []
-        for entry in params.get("TransactItems", []):
-            (_, request), = entry.items()
-            source = request.get("Key") or request.get("Item") or {}
-            targets.append((request["TableName"], {k: source[k] for k in self._keys}))
-        return targets
-
-    def _read(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
-        item: dict[str, Any] | None = self._images.get_item(
-            TableName=table, Key=key, ConsistentRead=True).get("Item")
-        return item
-
-    def _before(self, params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:
-        targets = self._targets(params)
-        context["bench_tx"] = (targets, [self._read(t, k) for t, k in targets])
-
-    def _after(self, http_response: Any, context: dict[str, Any], **_: Any) -> None:
-        noted = context.get("bench_tx")
-        if noted is None or int(getattr(http_response, "status_code", 0) or 0) >= 400:
-            return
-        targets, before = noted
-        after = [self._read(t, k) for t, k in targets]
-        with self._lock:
-            self.transactions.append(list(zip(before, after, strict=True)))
-
-
 def pricing_run(aws: LocalAws, counts: dict[str, Any]) -> dict[str, Any]:
     """Request units per call of each kind, from a cancel of PRICE_CHILDREN
     running children whose writes are recorded with their items; then the
@@ -367,8 +311,8 @@ def pricing_run(aws: LocalAws, counts: dict[str, Any]) -> dict[str, Any]:
 
     shape = TableShape.from_template(load_template())
     counter = CallCounter(aws.app_clients(), images=aws.raw.dynamodb, key_names=shape.keys)
-    transactions = TransactionImages(aws.services.clients.dynamodb, aws.raw.dynamodb,
-                                     shape.keys)
+    transactions = MultiItemImages(aws.services.clients.dynamodb, aws.raw.dynamodb,
+                                   shape.keys)
     with labelled_worker(aws, counter), counter.attached(), transactions.attached():
         parent_id, child_ids = submit_parent(aws, PRICE_CHILDREN, PRICE_SLEEP)
         wait_until_waiting(aws, parent_id, child_ids, START_TIMEOUT)
@@ -388,9 +332,6 @@ def pricing_run(aws: LocalAws, counts: dict[str, Any]) -> dict[str, Any]:
         learnt = {kind: [name_of(c) for c in calls] for kind, calls in kinds.items() if calls}
         raise RuntimeError(f"pricing: not every child learnt of the cancel: {learnt}")
     return price_kinds(kinds, transactions.transactions, child_items, shape, counts)
-
-
-Images = list[tuple[dict[str, Any] | None, dict[str, Any] | None]]
 
 
 def price_kinds(kinds: dict[str, list[Call]], transactions: list[Images],
@@ -418,20 +359,12 @@ def price_kinds(kinds: dict[str, list[Call]], transactions: list[Images],
         per_call[kind] = {op: {"wru": wru / n, "rru": rru / n}
                           for op, (n, wru, rru) in totals.items()}
     if transactions:
-        units = [transaction_units(tx, shape) for tx in transactions]
+        units = [multi_write_units("TransactWriteItems", tx, shape) for tx in transactions]
         per_call[CASCADE]["dynamodb:TransactWriteItems"] = {"wru": sum(units) / len(units),
                                                             "rru": 0.0}
     items = [item for item in child_items if item is not None]
     per_child_read = sum(read_units(item, True) for item in items) / max(1, len(items))
     return units_of(per_call, per_child_read, counts)
-
-
-def transaction_units(transaction: Images, shape: TableShape) -> float:
-    total = 0.0
-    for before, after in transaction:
-        units = write_units(before, after, shape)
-        total += 2 * units.table + sum(units.indexes.values())
-    return total
 
 
 def units_of(per_call: dict[str, dict[str, dict[str, float]]], per_child_read: float,

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
-from bench import cascade
+from bench import cascade, trees
 from bench import prices as p
 from bench.dynamo_units import READ_UNIT_BYTES, scan_read_units
 from bench.section import Check, Section, Table
@@ -153,8 +153,11 @@ def per_million(steps: list[tuple[str, Usage]]) -> dict[str, dict[str, float]]:
 # -- list pages ---------------------------------------------------------------
 
 
-def list_page_costs(item_bytes: int) -> list[dict[str, Any]]:
-    """$ per million list pages: the naive Scan of the whole table vs one Query page."""
+def list_page_costs(item_bytes: int, page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """$ per million list pages: the naive Scan of the whole table vs one page
+    of ours: a Query of the index, then the page's records by BatchGetItem
+    (every match is checked on its record), with the entry and record sizes
+    the calls benchmark's list page read, for a page of LIST_PAGE_ITEMS."""
     api = sum(dollars(api_request()).values())
     rows = []
     for jobs in (1_000, 100_000):
@@ -162,9 +165,17 @@ def list_page_costs(item_bytes: int) -> list[dict[str, Any]]:
         units = scan_read_units(table_bytes)
         rows.append(list_row(f"naive: Scan of {jobs:,} jobs", math.ceil(
             table_bytes / SCAN_CALL_BYTES), units, api, "model"))
-    page_units = math.ceil(LIST_PAGE_ITEMS * item_bytes / READ_UNIT_BYTES) / 2
-    rows.append(list_row(f"ours: 1 Query of a {LIST_PAGE_ITEMS}-item page (any table size)", 1,
-                         page_units, api, "model: not yet implemented (issue 4)"))
+    entries, records = page["query_item_bytes"], page["batch_get_items"]
+    if not entries or not records:
+        raise ValueError("the calls benchmark's list page read no entry or no record")
+    entry_bytes = sum(entries) / len(entries)
+    record_units = page["read_units_by_operation"]["BatchGetItem"] / records
+    query_units = math.ceil(LIST_PAGE_ITEMS * entry_bytes / READ_UNIT_BYTES) / 2
+    rows.append(list_row(
+        f"ours: 1 Query + 1 BatchGetItem, a {LIST_PAGE_ITEMS}-item page (any table size)", 2,
+        query_units + LIST_PAGE_ITEMS * record_units, api,
+        f"measured sizes: index entries of {entry_bytes:.0f} B, records at "
+        f"{record_units:g} RRU each"))
     return rows
 
 
@@ -208,18 +219,112 @@ def cascade_steps(pricing: dict[str, Any]) -> Steps:
 
 def cascade_rows(pricing: dict[str, Any]) -> list[dict[str, Any]]:
     """$ per cancel by part and service, the total, and the total per child."""
-    steps = cascade_steps(pricing)
+    return part_rows(cascade_steps(pricing), pricing["children"])
+
+
+def part_rows(steps: Steps, children: int) -> list[dict[str, Any]]:
+    """$ by part and service with its request units, the total, and the
+    total per child."""
     rows = []
     for name, usage in [*steps, ("total", total(steps))]:
         costs = dollars(usage)
         rows.append({"step": name, **costs, "total": sum(costs.values()),
                      "wru": usage.write_units, "rru": usage.read_units})
     whole = rows[-1]
-    children = pricing["children"]
     rows.append({"step": "total per child", **{s: whole[s] / children for s in SERVICES},
                  "total": whole["total"] / children, "wru": whole["wru"] / children,
                  "rru": whole["rru"] / children})
     return rows
+
+
+def part_table(rows: list[dict[str, Any]], title: str) -> Table:
+    return Table({"step": "part", **{s: f"{s} $" for s in SERVICES}, "total": "total $",
+                  "wru": "WRU", "rru": "RRU"}, rows, title)
+
+
+def measured_pricing(measured: Section | None) -> dict[str, Any] | None:
+    """The `pricing` a benchmark's section holds, if it ran without error."""
+    if measured is None or "error" in measured.data:
+        return None
+    pricing: dict[str, Any] | None = measured.data.get("pricing")
+    return pricing
+
+
+# -- a parent with 1,000 children (issue 23; not part of the leaf job) -----------------
+
+# ASSUMED: what the fan-out adds to the parent's Run task per child in AWS: a
+# 25th of a BatchWriteItem round trip and an 8th of a StartExecution one (the
+# factory starts 8 at a time), about 3 ms; the aggregate's BatchGetItem (100
+# children a call) is in it too.
+FANOUT_SECONDS_PER_CHILD = 0.003
+PARENT_TASKS = 3  # Run, WaitChildren (waitForTaskToken invokes the worker once), Finish
+
+
+def tree_steps(pricing: Mapping[str, Any]) -> Steps:
+    """A fan-out parent with `pricing["children"]` children, by party: the
+    measured DynamoDB calls x request units per call (bench/trees.py), the
+    parent's billed transitions, each child one Express run and one worker
+    invocation as the leaf job's run."""
+    children = pricing["children"]
+    if pricing["child_runner"] != "express":
+        raise ValueError(f"children ran on {pricing['child_runner']}: priced as Express")
+    measured = {party: Usage(
+        write_units=sum(r["wru"] for r in pricing["rows"]
+                        if r["party"] == party and r["wru"] is not None),
+        read_units=sum(r["rru"] for r in pricing["rows"]
+                       if r["party"] == party and r["rru"] is not None))
+        for party in trees.PARTIES}
+    worker = p.WORKER_MEMORY_GB * p.WORKER_BILLED_SECONDS
+    return [
+        (trees.CLIENT, api_request(2) + measured[trees.CLIENT]),
+        (trees.PARENT, measured[trees.PARENT] + Usage(
+            lambda_requests=PARENT_TASKS,
+            lambda_gb_seconds=PARENT_TASKS * worker
+            + p.WORKER_MEMORY_GB * children * FANOUT_SECONDS_PER_CHILD,
+            transitions=pricing["parent_transitions"])),
+        (trees.CHILD, measured[trees.CHILD] + Usage(
+            lambda_requests=children, lambda_gb_seconds=children * worker,
+            express_executions=children,
+            express_gb_seconds=children * p.EXPRESS_MEMORY_GB * p.WORKER_BILLED_SECONDS)),
+    ]
+
+
+def tree_rows(pricing: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """$ per parent by party, the total, and the total per child."""
+    return part_rows(tree_steps(pricing), pricing["children"])
+
+
+def add_tree(sections: Mapping[str, Section]) -> None:
+    """The fan-out parent priced per child, beside the leaf job, into this
+    run's cost section; once every benchmark has run (the trees benchmark runs
+    in a process of its own, beside cost)."""
+    section = sections["cost"]
+    pricing = measured_pricing(sections.get("trees"))
+    if not pricing:
+        section.notes.append("A parent with 1,000 children is priced per child when the trees "
+                             "benchmark runs too (`python -m bench --only trees --only cost`).")
+        return
+    leaf = section.data["totals"]["ours"]
+    rows = tree_rows(pricing)
+    children, per_child = pricing["children"], rows[-1]
+    section.tables.append(part_table(
+        rows, f"A parent with {children:,} children, $ per parent (not part of the leaf job)"))
+    section.notes.append(
+        f"A parent with {children:,} children (demo.fanout, children demo.echo on Express): "
+        "the calls the trees benchmark counted, told to the client, the parent's tasks or a "
+        "child's worker, x request units per call recorded with their items in a fan-out of "
+        f"{pricing['price_children']} (a transaction's table writes at 2 units per KB, a "
+        "batch priced item by item); the parent's "
+        f"{pricing['parent_transitions']} billed transitions and {PARENT_TASKS} worker "
+        f"invocations, lengthened by an ASSUMED {FANOUT_SECONDS_PER_CHILD * 1000:.0f} ms per "
+        "child; each child one Express run and one worker invocation, as the leaf job's run. "
+        f"${per_child['total'] * 1e6:.2f} per million children "
+        f"({per_child['wru']:.2f} WRU and {per_child['rru']:.2f} RRU each), against "
+        f"${leaf:.2f} per million leaf jobs: a child makes no REST request (the leaf job's "
+        "three are $10.50 of its price)."
+        + (f" Unpriced: {', '.join(pricing['unpriced'])}." if pricing["unpriced"] else ""))
+    section.data["tree"] = {"children": children, "rows": rows,
+                            "fanout_seconds_per_child_assumed": FANOUT_SECONDS_PER_CHILD}
 
 
 # -- authorizing a request (issue 16; not part of the leaf job) -------------------------
@@ -958,8 +1063,8 @@ def run(context: Any) -> Section:
     tables = {name: per_million(steps) for name, steps in designs.items()}
     totals = {name: sum(table["total"].values()) for name, table in tables.items()}
     item_bytes = max(ops["get"]["read_items_bytes"])
-    section = build_section(designs, tables, totals, list_page_costs(item_bytes), ops, progress,
-                            transitions)
+    list_rows = list_page_costs(item_bytes, ops["list_page"])
+    section = build_section(designs, tables, totals, list_rows, ops, progress, transitions)
     add_cascade(section, context.results.get("cascade"), totals["ours"])
     add_authorization(section, context.results["credentials"], totals["ours"])
     add_events(section, context.results.get("events"), totals["ours"])
@@ -977,8 +1082,7 @@ def add_cascade(section: Section, measured: Section | None, leaf_per_million: fl
     """The cancel of a many-child parent, priced when the cascade benchmark ran
     in this run (it is not a `need`: a failed or skipped cascade leaves the
     leaf job's figures alone)."""
-    pricing = (measured.data.get("pricing") if measured is not None
-               and "error" not in measured.data else None)
+    pricing = measured_pricing(measured)
     if not pricing:
         section.notes.append("The cancel of a 1,000-child parent is priced when the cascade "
                              "benchmark runs too (`python -m bench --only cascade --only cost`).")
@@ -986,10 +1090,8 @@ def add_cascade(section: Section, measured: Section | None, leaf_per_million: fl
     rows = cascade_rows(pricing)
     children = pricing["children"]
     per_child = rows[-1]["total"]
-    section.tables.append(Table(
-        {"step": "part", **{s: f"{s} $" for s in SERVICES}, "total": "total $",
-         "wru": "WRU", "rru": "RRU"}, rows,
-        f"Cancel of a {children:,}-child parent, $ per cancel (not part of the leaf job)"))
+    section.tables.append(part_table(
+        rows, f"Cancel of a {children:,}-child parent, $ per cancel (not part of the leaf job)"))
     section.notes.append(
         f"Cancel of a {children:,}-child parent (all RUNNING): the calls the cascade benchmark "
         "counted x request units per call recorded with their items (a transaction's table "

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +45,7 @@ class Call:
     consumed_capacity: float | None = None  # as moto reports it (see calls.py)
     consistent_read: bool = False
     item: dict[str, Any] | None = None  # the item a GetItem returned
+    items: list[dict[str, Any]] | None = None  # the items a BatchGetItem or Query returned
     before: dict[str, Any] | None = None  # the item before a write (None: absent)
     after: dict[str, Any] | None = None  # the item after a write (None: absent)
 
@@ -119,7 +120,8 @@ class CallCounter:
         with self._lock:
             self._thread_labels.pop(ident, None)
 
-    def _current_label(self) -> str:
+    def current_label(self) -> str:
+        """The label of the calls the current thread makes now."""
         with self._lock:
             return self._thread_labels.get(threading.get_ident(), self.default_label)
 
@@ -138,11 +140,14 @@ class CallCounter:
     def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any],
                 **_: Any) -> None:
         service = model.service_model.endpoint_prefix
-        note: dict[str, Any] = {"label": self._current_label(), "start": time.perf_counter()}
+        note: dict[str, Any] = {"label": self.current_label(), "start": time.perf_counter()}
         if service == "dynamodb":
             if "ReturnConsumedCapacity" in model.input_shape.members:
                 params.setdefault("ReturnConsumedCapacity", "TOTAL")
-            note["consistent_read"] = bool(params.get("ConsistentRead"))
+            note["consistent_read"] = bool(params.get("ConsistentRead")) or any(
+                bool(keys.get("ConsistentRead"))
+                for keys in params.get("RequestItems", {}).values()
+                if model.name == "BatchGetItem")
             if self._images is not None and model.name in SINGLE_ITEM_WRITES:
                 note["table"], note["key"] = params["TableName"], self._key_of(params)
                 note["before"] = self._read_image(note["table"], note["key"])
@@ -165,6 +170,7 @@ class CallCounter:
             consumed_capacity=_capacity(parsed.get("ConsumedCapacity")),
             consistent_read=note.get("consistent_read", False),
             item=parsed.get("Item") if model.name == "GetItem" else None,
+            items=returned_items(model.name, parsed),
         )
         if "key" in note:
             call.before = note["before"]
@@ -181,6 +187,93 @@ class CallCounter:
         answer = self._images.get_item(TableName=table, Key=key, ConsistentRead=True)
         item: dict[str, Any] | None = answer.get("Item")
         return item
+
+
+Images = list[tuple[dict[str, Any] | None, dict[str, Any] | None]]  # (before, after) per item
+MULTI_ITEM_WRITES = ("TransactWriteItems", "BatchWriteItem")
+
+
+class MultiItemImages:
+    """Records each TransactWriteItems and BatchWriteItem of a client with
+    every item it writes, before and after (read through a client nobody
+    counts), as the CallCounter does for single-item writes; each with the
+    label `label_of()` gives the calling thread."""
+
+    def __init__(self, client: Any, images: Any, key_names: tuple[str, ...],
+                 label_of: Callable[[], str] = lambda: UNLABELLED) -> None:
+        self._client, self._images, self._keys = client, images, key_names
+        self._label_of = label_of
+        self._lock = threading.Lock()
+        self.records: list[tuple[str, str, Images]] = []  # (operation, label, images)
+        self._ids = (f"bench-multi-before-{id(self)}", f"bench-multi-after-{id(self)}")
+
+    @property
+    def transactions(self) -> list[Images]:
+        return [images for operation, _, images in self.records
+                if operation == "TransactWriteItems"]
+
+    @contextmanager
+    def attached(self) -> Iterator[MultiItemImages]:
+        events = self._client.meta.events
+        for operation in MULTI_ITEM_WRITES:
+            events.register(f"provide-client-params.dynamodb.{operation}", self._before,
+                            unique_id=f"{self._ids[0]}-{operation}")
+            events.register(f"after-call.dynamodb.{operation}", self._after,
+                            unique_id=f"{self._ids[1]}-{operation}")
+        try:
+            yield self
+        finally:
+            for operation in MULTI_ITEM_WRITES:
+                events.unregister(f"provide-client-params.dynamodb.{operation}",
+                                  unique_id=f"{self._ids[0]}-{operation}")
+                events.unregister(f"after-call.dynamodb.{operation}",
+                                  unique_id=f"{self._ids[1]}-{operation}")
+
+    def clear(self) -> None:
+        with self._lock:
+            self.records.clear()
+
+    def _targets(self, params: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        if "TransactItems" in params:
+            requests = [(request["TableName"], request) for entry in params["TransactItems"]
+                        for request in entry.values()]
+        else:  # BatchWriteItem: {table: [{"PutRequest": {"Item"}} | {"DeleteRequest": {"Key"}}]}
+            requests = [(table, request) for table, entries in params["RequestItems"].items()
+                        for entry in entries for request in entry.values()]
+        return [(table, {k: (request.get("Key") or request.get("Item") or {})[k]
+                         for k in self._keys}) for table, request in requests]
+
+    def _read(self, table: str, key: dict[str, Any]) -> dict[str, Any] | None:
+        item: dict[str, Any] | None = self._images.get_item(
+            TableName=table, Key=key, ConsistentRead=True).get("Item")
+        return item
+
+    def _before(self, params: dict[str, Any], model: Any, context: dict[str, Any],
+                **_: Any) -> None:
+        targets = self._targets(params)
+        context["bench_multi"] = (model.name, self._label_of(), targets,
+                                  [self._read(t, k) for t, k in targets])
+
+    def _after(self, http_response: Any, parsed: dict[str, Any], context: dict[str, Any],
+               **_: Any) -> None:
+        noted = context.get("bench_multi")
+        if noted is None or int(getattr(http_response, "status_code", 0) or 0) >= 400:
+            return
+        if parsed.get("UnprocessedItems"):  # the retry is a call of its own
+            raise RuntimeError("a BatchWriteItem left items unprocessed: not priced")
+        operation, label, targets, before = noted
+        after = [self._read(t, k) for t, k in targets]
+        with self._lock:
+            self.records.append((operation, label, list(zip(before, after, strict=True))))
+
+
+def returned_items(operation: str, parsed: dict[str, Any]) -> list[dict[str, Any]] | None:
+    if operation == "BatchGetItem":
+        return [item for items in parsed.get("Responses", {}).values() for item in items]
+    if operation == "Query":
+        items: list[dict[str, Any]] = parsed.get("Items", [])
+        return items
+    return None
 
 
 def _client_name(endpoint_prefix: str) -> str:

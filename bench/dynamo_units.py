@@ -170,9 +170,43 @@ def write_units(before: Item | None, after: Item | None, shape: TableShape) -> W
     return units
 
 
+def multi_write_units(operation: str, images: list[tuple[Item | None, Item | None]],
+                      shape: TableShape) -> float:
+    """A transaction's or a batch's items, each (before, after): a
+    transaction's table writes cost double (AWS: two write units per KB
+    written in a transaction), the index writes that follow as any other."""
+    factor = 2 if operation == "TransactWriteItems" else 1
+    total = 0.0
+    for before, after in images:
+        units = write_units(before, after, shape)
+        total += factor * units.table + sum(units.indexes.values())
+    return total
+
+
 def read_units(item: Item | None, consistent: bool) -> float:
     whole = max(1, math.ceil(item_size(item) / READ_UNIT_BYTES))
     return float(whole) if consistent else whole / 2
+
+
+def query_read_units(items: list[Item], consistent: bool) -> float:
+    """A Query pays for the bytes of all it returns together, in 4 KB units."""
+    whole = max(1, math.ceil(sum(item_size(item) for item in items) / READ_UNIT_BYTES))
+    return float(whole) if consistent else whole / 2
+
+
+def call_read_units(call: Any) -> float:
+    """The read units of a recorded call (bench.counting.Call): a GetItem by
+    its item, a BatchGetItem item by item (each rounded up on its own), a
+    Query by all it returned; 0 for a write."""
+    if call.operation == "GetItem":
+        return read_units(call.item, call.consistent_read)
+    if call.operation == "BatchGetItem":
+        return sum(read_units(item, call.consistent_read) for item in call.items or [])
+    if call.operation == "Query":
+        return query_read_units(call.items or [], call.consistent_read)
+    if call.is_read:
+        raise ValueError(f"{call.operation} is not priced")
+    return 0.0
 
 
 def scan_read_units(total_bytes: int) -> float:

@@ -39,6 +39,9 @@ class Benchmark:
     run: Callable[[Context], Section]
     about: str
     needs: tuple[str, ...] = ()
+    # Runs once every benchmark has run and the sections are merged: for a
+    # section that reads one made in another process (trees runs aside).
+    complete: Callable[[dict[str, Section]], None] | None = None
 
 
 SUITE = (
@@ -66,7 +69,7 @@ SUITE = (
               "CloudSigma face: AWS calls of GET /api/2.0/jobs/{uuid}/, lists, schema; write "
               "units of a leaf job anchored to a resource"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
-              needs=("calls", "transitions", "credentials")),
+              needs=("calls", "transitions", "credentials"), complete=cost.add_tree),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),
 )
 BY_NAME = {benchmark.name: benchmark for benchmark in SUITE}

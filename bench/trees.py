@@ -3,6 +3,13 @@ children, and a declared three-level tree, under the real state machine in
 moto. For each: the time from POST to the parent's end, every AWS call the
 app made (hooks on its clients) per child, and the state transitions of the
 parent's and a child's execution, from their histories.
+
+For the cost model (issue 23), each call of the fan-outs is told to its
+party: the client's (the POST and a GET of the parent), the parent's tasks
+(Run, WaitChildren, Finish) or a child's worker; and a smaller fan-out of
+PRICE_CHILDREN is run with every written item recorded before and after,
+which prices each party's calls of each kind in request units. The 1,000-child
+fan-out's units are those per call x its counts (`pricing`).
 """
 
 from __future__ import annotations
@@ -11,7 +18,9 @@ import time
 from collections import Counter
 from typing import Any
 
-from bench.counting import Call, CallCounter
+from bench.cascade import labelled_worker, name_of
+from bench.counting import Call, CallCounter, MultiItemImages
+from bench.dynamo_units import TableShape, call_read_units, multi_write_units, write_units
 from bench.local_aws import LocalAws, local_aws
 from bench.section import Check, Section, Table
 from bench.transitions import billed_transitions, execution_history
@@ -22,25 +31,39 @@ MIDDLE, LEAVES = 10, 10  # the three-level tree: 1 root, 10 parents, 100 leaves
 HISTORY_LIMIT = 25_000  # Step Functions' events per execution
 PARENT_TRANSITIONS_TARGET = 3  # Run, WaitChildren, Finish: nothing per child
 WRITES = ("PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems")
+PRICE_CHILDREN = 100  # the fan-out whose writes are recorded with their items
+PRICE_TIMEOUT = 300.0
+
+# Who made a call (the worker's invocations are labelled `task:job_id`).
+CLIENT = "client: POST /jobs, one GET of the parent"
+PARENT = "parent's tasks (Run, WaitChildren, Finish)"
+CHILD = "children's workers"
+OTHER = "other threads"
+PARTIES = (CLIENT, PARENT, CHILD)
 
 
 def run(context: Any) -> Section:
     sizes = QUICK_FAN_OUTS if context.quick else FAN_OUTS
     with local_aws() as aws:
         counter = CallCounter(aws.app_clients())
-        with counter.attached():
+        with labelled_worker(aws, counter), counter.attached():
             fan_outs = [fan_out(aws, counter, size) for size in sizes]
             tree = three_levels(aws, counter)
-    return build_section(fan_outs, tree)
+        units = units_per_call(aws)
+    section = build_section(fan_outs, tree)
+    section.data["pricing"] = pricing(fan_outs[0], units)
+    return section
 
 
 def fan_out(aws: LocalAws, counter: CallCounter, children: int) -> dict[str, Any]:
     counter.clear()
     started = time.time()
-    job_id = aws.submit("demo.fanout", {"count": children})
+    with counter.phase(CLIENT):
+        job_id = aws.submit("demo.fanout", {"count": children})
     status, stopped = aws.wait_for_end(job_id, timeout=900)
     seconds = (stopped or time.time()) - started
-    job = aws.request("GET", f"/jobs/{job_id}?children=none").body
+    with counter.phase(CLIENT):
+        job = aws.request("GET", f"/jobs/{job_id}?children=none").body
     calls = counter.calls()
     if job["state"] != "SUCCESS" or job["result"]["index_sum"] != sum(range(children)):
         raise RuntimeError(f"fan-out of {children} ended {job['state']}: {job.get('error')}")
@@ -49,6 +72,7 @@ def fan_out(aws: LocalAws, counter: CallCounter, children: int) -> dict[str, Any
         "children": children, "seconds": seconds, "execution": status,
         "per_child_ms": 1000 * seconds / children,
         "calls": per_child(calls, children),
+        "by_party": by_party(calls, job_id),
         "parent": transitions_of(aws, job_id),
         "child": transitions_of(aws, first_child["id"]),
     }
@@ -91,6 +115,87 @@ def per_child(calls: list[Call], children: int) -> dict[str, Any]:
             n for name, n in by_name.items() if name.startswith("stepfunctions:")) / children,
         "total_per_child": len(calls) / children,
     }
+
+
+def party_of(label: str, parent_id: str) -> str:
+    if label == CLIENT:
+        return CLIENT
+    if ":" not in label:
+        return OTHER
+    return PARENT if label.split(":", 1)[1] == parent_id else CHILD
+
+
+def by_party(calls: list[Call], parent_id: str) -> dict[str, dict[str, int]]:
+    """{party: {service:operation: count}}."""
+    counts: dict[str, Counter[str]] = {}
+    for call in calls:
+        counts.setdefault(party_of(call.label, parent_id), Counter())[name_of(call)] += 1
+    return {party: dict(sorted(c.items())) for party, c in counts.items()}
+
+
+# -- request units per call, from a fan-out whose writes are recorded with their items --
+
+
+def units_per_call(aws: LocalAws) -> dict[str, dict[str, dict[str, float]]]:
+    """{party: {service:operation: {"wru", "rru"}}} per call, averaged over a
+    fan-out of PRICE_CHILDREN. A transaction's table writes cost double (AWS:
+    two write units per KB written in a transaction), its index writes as any
+    other; a batch is priced item by item."""
+    from local.provision import load_template
+
+    shape = TableShape.from_template(load_template())
+    counter = CallCounter(aws.app_clients(), images=aws.raw.dynamodb, key_names=shape.keys)
+    multi = MultiItemImages(aws.services.clients.dynamodb, aws.raw.dynamodb, shape.keys,
+                            label_of=counter.current_label)
+    with labelled_worker(aws, counter), counter.attached(), multi.attached():
+        with counter.phase(CLIENT):
+            job_id = aws.submit("demo.fanout", {"count": PRICE_CHILDREN})
+        aws.wait_for_end(job_id, timeout=PRICE_TIMEOUT)
+        with counter.phase(CLIENT):
+            job = aws.request("GET", f"/jobs/{job_id}?children=none").body
+    if job.get("state") != "SUCCESS":
+        raise RuntimeError(f"pricing fan-out ended {job.get('state')}: {job.get('error')}")
+    totals: dict[tuple[str, str], list[float]] = {}  # (party, operation): [calls, wru, rru]
+    for call in counter.calls():
+        if call.service != "dynamodb":
+            continue
+        entry = totals.setdefault((party_of(call.label, job_id), name_of(call)), [0, 0.0, 0.0])
+        entry[0] += 1
+        entry[1] += single_write_units(call, shape)
+        entry[2] += call_read_units(call)
+    for operation, label, images in multi.records:
+        entry = totals[(party_of(label, job_id), f"dynamodb:{operation}")]
+        entry[1] += multi_write_units(operation, images, shape)
+    units: dict[str, dict[str, dict[str, float]]] = {}
+    for (party, operation), (n, wru, rru) in totals.items():
+        units.setdefault(party, {})[operation] = {"wru": wru / n, "rru": rru / n}
+    return units
+
+
+def single_write_units(call: Call, shape: TableShape) -> float:
+    if not call.is_write or call.operation in ("TransactWriteItems", "BatchWriteItem"):
+        return 0.0
+    return float(write_units(call.before, call.after, shape).total)
+
+
+def pricing(measured: dict[str, Any],
+            units: dict[str, dict[str, dict[str, float]]]) -> dict[str, Any]:
+    """The measured fan-out's DynamoDB calls x request units per call, by
+    party; its Step Functions calls and transitions as counted."""
+    rows = []
+    for party, counts in measured["by_party"].items():
+        for operation, n in counts.items():
+            # Step Functions bills executions, not calls (the children's StartExecution
+            # calls run in the factory's threads); a DynamoDB call of no party is unpriced.
+            unit = {"wru": 0.0, "rru": 0.0} if not operation.startswith("dynamodb:") \
+                else None if party == OTHER else units.get(party, {}).get(operation)
+            rows.append({"party": party, "operation": operation, "calls": n,
+                         "wru": n * unit["wru"] if unit else None,
+                         "rru": n * unit["rru"] if unit else None})
+    return {"children": measured["children"], "price_children": PRICE_CHILDREN,
+            "rows": rows, "parent_transitions": measured["parent"]["billed"],
+            "child_runner": measured["child"]["runner"],
+            "unpriced": [f"{r['party']}: {r['operation']}" for r in rows if r["wru"] is None]}
 
 
 def transitions_of(aws: LocalAws, job_id: str) -> dict[str, Any]:

@@ -11,7 +11,7 @@ import pytest
 
 from bench import cascade, cost, prices
 from bench.counting import Call
-from bench.dynamo_units import Index, TableShape
+from bench.dynamo_units import Index, TableShape, multi_write_units
 from bench.section import Section
 
 PARENT = "p"
@@ -66,7 +66,8 @@ def test_a_transaction_pays_double_for_its_table_writes_only() -> None:
     parent = {"id": {"S": "p"}, "n": {"N": "1"}}
 
     # child: 2 x 1 table + 2 (delete+put in by_state); parent: 2 x 1 table, not in the index
-    assert cascade.transaction_units([(before, after), (parent, parent)], SHAPE) == 4 + 2
+    assert multi_write_units("TransactWriteItems", [(before, after), (parent, parent)],
+                             SHAPE) == 4 + 2
 
 
 def cascade_counts(children: int) -> dict[str, Any]:
