@@ -294,21 +294,34 @@ def tree_rows(pricing: Mapping[str, Any]) -> list[dict[str, Any]]:
     return part_rows(tree_steps(pricing), pricing["children"])
 
 
-def add_tree(sections: Mapping[str, Section]) -> None:
-    """The fan-out parent priced per child, beside the leaf job, into this
-    run's cost section; once every benchmark has run (the trees benchmark runs
-    in a process of its own, beside cost)."""
-    section = sections["cost"]
-    pricing = measured_pricing(sections.get("trees"))
+def per_million_children(rows: list[dict[str, Any]], children: int) -> list[dict[str, Any]]:
+    """Each part's $ per million children and request units per child."""
+    return [{"step": row["step"],
+             **{key: row[key] / children * 1e6 for key in (*SERVICES, "total")},
+             "wru": row["wru"] / children, "rru": row["rru"] / children}
+            for row in rows if row["step"] != "total per child"]
+
+
+def add_tree(section: Section, measured: Section | None) -> None:
+    """The fan-out parent priced per child, beside the leaf job, when the
+    trees benchmark's section is there."""
+    pricing = measured_pricing(measured)
     if not pricing:
         section.notes.append("A parent with 1,000 children is priced per child when the trees "
                              "benchmark runs too (`python -m bench --only trees --only cost`).")
         return
-    leaf = section.data["totals"]["ours"]
-    rows = tree_rows(pricing)
-    children, per_child = pricing["children"], rows[-1]
+    children = pricing["children"]
+    rows = per_million_children(tree_rows(pricing), children)
+    leaf = section.data["per_million"]["ours"]["total"]
+    usage = section.data["usage_per_job"]["ours"]
+    rows[-1]["step"] = "total, per child"
+    rows.append({"step": "a leaf job, for comparison (per job)", **leaf,
+                 "total": sum(leaf.values()), "wru": usage["write_units"],
+                 "rru": usage["read_units"]})
+    per_child, leaf_row = rows[-2], rows[-1]
     section.tables.append(part_table(
-        rows, f"A parent with {children:,} children, $ per parent (not part of the leaf job)"))
+        rows, f"A parent with {children:,} children, $ per million children, request units "
+              "per child (not part of the leaf job)"))
     section.notes.append(
         f"A parent with {children:,} children (demo.fanout, children demo.echo on Express): "
         "the calls the trees benchmark counted, told to the client, the parent's tasks or a "
@@ -318,10 +331,11 @@ def add_tree(sections: Mapping[str, Section]) -> None:
         f"{pricing['parent_transitions']} billed transitions and {PARENT_TASKS} worker "
         f"invocations, lengthened by an ASSUMED {FANOUT_SECONDS_PER_CHILD * 1000:.0f} ms per "
         "child; each child one Express run and one worker invocation, as the leaf job's run. "
-        f"${per_child['total'] * 1e6:.2f} per million children "
-        f"({per_child['wru']:.2f} WRU and {per_child['rru']:.2f} RRU each), against "
-        f"${leaf:.2f} per million leaf jobs: a child makes no REST request (the leaf job's "
-        "three are $10.50 of its price)."
+        f"${per_child['total']:.2f} per million children ({per_child['wru']:.2f} WRU and "
+        f"{per_child['rru']:.2f} RRU each), against ${leaf_row['total']:.2f} per million leaf "
+        "jobs: a child makes no REST request (the leaf job's three are "
+        f"${leaf['API Gateway']:.2f} of its price), and writes a few more units (its count "
+        "on the parent, in a transaction with its finish)."
         + (f" Unpriced: {', '.join(pricing['unpriced'])}." if pricing["unpriced"] else ""))
     section.data["tree"] = {"children": children, "rows": rows,
                             "fanout_seconds_per_child_assumed": FANOUT_SECONDS_PER_CHILD}
@@ -1065,17 +1079,28 @@ def run(context: Any) -> Section:
     item_bytes = max(ops["get"]["read_items_bytes"])
     list_rows = list_page_costs(item_bytes, ops["list_page"])
     section = build_section(designs, tables, totals, list_rows, ops, progress, transitions)
-    add_cascade(section, context.results.get("cascade"), totals["ours"])
     add_authorization(section, context.results["credentials"], totals["ours"])
-    add_events(section, context.results.get("events"), totals["ours"])
-    add_truenas(section, context.results.get("truenas"), totals["ours"])
-    add_arangodb(section, context.results.get("arangodb"), totals["ours"])
-    add_anchored(section, context.results.get("cloudsigma"), ops, progress,
-                 totals["ours"])
+    return section
+
+
+def complete(sections: Mapping[str, Section]) -> None:
+    """What cost prices from the figures of benchmarks it does not need, once
+    every benchmark has run and the sections are merged: each from this run,
+    or kept from an earlier run by --merge (the report's header names the run
+    each section came from). trees runs in a process of its own, so it is
+    only there by now."""
+    section, leaf = sections["cost"], sections["cost"].data["totals"]["ours"]
+    calls = sections["calls"].data
+    ops, progress = calls["operations"], calls["cost_model_progress"]
+    add_cascade(section, sections.get("cascade"), leaf)
+    add_events(section, sections.get("events"), leaf)
+    add_truenas(section, sections.get("truenas"), leaf)
+    add_arangodb(section, sections.get("arangodb"), leaf)
+    add_anchored(section, sections.get("cloudsigma"), ops, progress, leaf)
+    add_tree(section, sections.get("trees"))
     after = next((n for n, note in enumerate(section.notes)
                   if note.startswith("Global secondary indexes")), len(section.notes) - 1)
-    section.notes.insert(after + 1, numbers_note(ops, context.results.get("truenas")))
-    return section
+    section.notes.insert(after + 1, numbers_note(ops, sections.get("truenas")))
 
 
 def add_cascade(section: Section, measured: Section | None, leaf_per_million: float) -> None:

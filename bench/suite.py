@@ -69,7 +69,7 @@ SUITE = (
               "CloudSigma face: AWS calls of GET /api/2.0/jobs/{uuid}/, lists, schema; write "
               "units of a leaf job anchored to a resource"),
     Benchmark("cost", cost.run, "$ per million leaf jobs, ours vs naive; per authorized request",
-              needs=("calls", "transitions", "credentials"), complete=cost.add_tree),
+              needs=("calls", "transitions", "credentials"), complete=cost.complete),
     Benchmark("prices", cost.prices_section, "the list prices the cost model uses"),
 )
 BY_NAME = {benchmark.name: benchmark for benchmark in SUITE}

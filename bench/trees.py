@@ -45,11 +45,13 @@ PARTIES = (CLIENT, PARENT, CHILD)
 def run(context: Any) -> Section:
     sizes = QUICK_FAN_OUTS if context.quick else FAN_OUTS
     with local_aws() as aws:
+        # First, so the block of job numbers its POST reserves is priced too
+        # (the process's first POST reserves; the next ones use that block).
+        units = units_per_call(aws)
         counter = CallCounter(aws.app_clients())
         with labelled_worker(aws, counter), counter.attached():
             fan_outs = [fan_out(aws, counter, size) for size in sizes]
             tree = three_levels(aws, counter)
-        units = units_per_call(aws)
     section = build_section(fan_outs, tree)
     section.data["pricing"] = pricing(fan_outs[0], units)
     return section

@@ -168,7 +168,11 @@ def test_a_list_page_is_a_query_of_entries_and_a_read_of_each_record() -> None:
 
 
 def cost_section() -> Section:
-    return Section("cost", "Cost", "how", data={"totals": {"ours": 20.88}})
+    leaf = {"API Gateway": 10.50, "Lambda": 1.53, "DynamoDB": 7.75, "Step Functions": 1.10,
+            "S3": 0.0}
+    return Section("cost", "Cost", "how", data={
+        "per_million": {"ours": {"total": leaf}},
+        "usage_per_job": {"ours": {"write_units": 12, "read_units": 2}}})
 
 
 def test_the_cost_section_gains_the_tree_once_the_trees_section_is_there() -> None:
@@ -176,11 +180,16 @@ def test_the_cost_section_gains_the_tree_once_the_trees_section_is_there() -> No
     trees_section = Section("trees", "Trees", "how",
                             data={"pricing": trees.pricing(measured_fan_out(1000), UNITS)})
 
-    cost.add_tree({"cost": alone})
-    cost.add_tree({"cost": beside, "trees": trees_section})
+    cost.add_tree(alone, None)
+    cost.add_tree(beside, trees_section)
 
     assert alone.tables == [] and "--only trees --only cost" in alone.notes[0]
     (table,) = beside.tables
-    assert table.title.startswith("A parent with 1,000 children")
+    assert table.title.startswith("A parent with 1,000 children, $ per million children")
     assert "against $20.88 per million leaf jobs" in beside.notes[0]
-    assert beside.data["tree"]["rows"][-1]["step"] == "total per child"
+    *parts, per_child, leaf = beside.data["tree"]["rows"]
+    assert [row["step"] for row in parts] == list(trees.PARTIES)
+    assert per_child["step"] == "total, per child"
+    assert per_child["total"] == pytest.approx(sum(row["total"] for row in parts))
+    assert per_child["wru"] == pytest.approx((6 + 40 * 175 + 1000 * 7) / 1000)
+    assert (leaf["total"], leaf["wru"]) == (pytest.approx(20.88), 12)
