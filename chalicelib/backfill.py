@@ -14,9 +14,10 @@ layout keys on:
 Only items carrying active_shard need anything (unfinished jobs, and aborted
 ones whose execution may still run: "stopping#N", kept as it is); a finished
 job enters no changed index again. Each fix is one conditional UpdateItem on
-the values the scan saw, so a job that moved on meanwhile (finished, claimed,
-aborted) is left to the code that moved it: never put back into by_active.
-Running it again changes nothing.
+the values the scan saw; a job that moved on meanwhile is read again and,
+while it still carries active_shard (claimed, say), fixed on what it holds
+now, so one pass misses none; a finished one is left to the code that
+finished it: never put back into by_active. Running it again changes nothing.
 
     python -m chalicelib.backfill --table jobapi-prod-jobs [--start-key JSON]
 
@@ -39,6 +40,8 @@ from chalicelib.states import JobState
 
 ACTIVE_PREFIX = f"active{keys.SEPARATOR}"
 UNFINISHED = frozenset(state.value for state in JobState if state.is_active)
+PROJECTION = "id, tenant_id, created_key, active_shard, active_key, tenant_state, #state"
+SETTLE_ATTEMPTS = 3  # a job moves on a few times in its life at most
 
 
 @dataclass
@@ -102,6 +105,23 @@ def fix(client: Any, table: str, item: dict[str, Any]) -> bool | None:
     return True
 
 
+def settle(client: Any, table: str, item: dict[str, Any]) -> bool | None:
+    """`fix` one scanned item; when it moved on since (a claim, a cancel),
+    read it again and fix what it holds now, while it still carries
+    active_shard. False: it left by_active meanwhile (finished), untouched."""
+    for _ in range(SETTLE_ATTEMPTS):
+        done = fix(client, table, item)
+        if done is not False:
+            return done
+        now = client.get_item(TableName=table, Key={"id": item["id"]}, ConsistentRead=True,
+                              ProjectionExpression=PROJECTION,
+                              ExpressionAttributeNames={"#state": "state"}).get("Item")
+        if now is None or "active_shard" not in now:
+            return False
+        item = now
+    return False
+
+
 def backfill(client: Any, table: str, start_key: dict[str, Any] | None = None,
              page: int = 1000, max_pages: int | None = None) -> BackfillReport:
     """Scan `table` from `start_key` and fix every item that needs it; stops
@@ -110,8 +130,7 @@ def backfill(client: Any, table: str, start_key: dict[str, Any] | None = None,
     request: dict[str, Any] = {
         "TableName": table, "Limit": page,
         "FilterExpression": "attribute_exists(active_shard)",
-        "ProjectionExpression": "id, tenant_id, created_key, active_shard, active_key, "
-                                "tenant_state, #state",
+        "ProjectionExpression": PROJECTION,
         "ExpressionAttributeNames": {"#state": "state"}}
     if start_key:
         request["ExclusiveStartKey"] = start_key
@@ -124,7 +143,7 @@ def backfill(client: Any, table: str, start_key: dict[str, Any] | None = None,
             if "tenant_id" not in item or "created_key" not in item:
                 continue  # not a job (no other item carries active_shard today)
             report.candidates += 1
-            done = fix(client, table, item)
+            done = settle(client, table, item)
             if done:
                 report.updated.append(item["id"]["S"])
             elif done is False:

@@ -10,7 +10,7 @@ import uuid
 from typing import Any
 
 from chalicelib import keys
-from chalicelib.backfill import backfill, fix
+from chalicelib.backfill import backfill, fix, settle
 from chalicelib.clock import iso
 from chalicelib.models import Job
 from chalicelib.states import JobState
@@ -103,4 +103,32 @@ def test_a_job_that_finished_after_the_scan_is_not_put_back(
     assert fix(table, aws.table_name, seen) is False
     record = table.get_item(TableName=aws.table_name, Key={"id": {"S": job_id}})["Item"]
     assert "active_shard" not in record and record["tenant_state"]["S"] == f"{TENANT}#SUCCESS"
+    assert job_id not in in_by_active()
+
+
+def test_a_job_claimed_after_the_scan_is_fixed_as_it_is_now(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    job_id = stored(JobState.WAITING)
+    seen = as_before(aws, job_id)  # what the scan read: WAITING
+    store = services().store
+    store.mark_running(job_id, TENANT, iso(time.time()))  # the new code claims it
+
+    assert fix(services().clients.dynamodb, aws.table_name, seen) is False  # the scan's view
+    assert settle(services().clients.dynamodb, aws.table_name, seen) is True
+    assert job_id in in_by_active() and listed(jobs, "RUNNING") == {job_id}
+
+
+def test_settle_leaves_a_job_that_finished_after_the_scan(
+    jobs: JobsClient, aws: Provisioned
+) -> None:
+    job_id = stored(JobState.RUNNING)
+    seen = as_before(aws, job_id)
+    table = services().clients.dynamodb
+    table.update_item(TableName=aws.table_name, Key={"id": {"S": job_id}},
+                      UpdateExpression="SET #s = :s REMOVE active_shard",
+                      ExpressionAttributeNames={"#s": "state"},
+                      ExpressionAttributeValues={":s": {"S": "SUCCESS"}})
+
+    assert settle(table, aws.table_name, seen) is False
     assert job_id not in in_by_active()
