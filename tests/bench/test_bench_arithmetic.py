@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bench import prices
+from bench import cost, prices
 from bench.cost import Usage, dollars
 from bench.dynamo_units import Index, TableShape, item_size, read_units, write_units
 from bench.floors import even_reports, progress_floor
@@ -124,3 +124,40 @@ def test_polling_backs_off_with_the_time_waited() -> None:
         waited += poll_interval(waited)
         polls += 1
     assert polls < 2_500
+
+
+def leaf_ops(create: int, claim: int, progress: int, finish: int) -> dict[str, dict[str, int]]:
+    return {"create": {"write_units": create, "s3_calls": 0}, "claim": {"write_units": claim},
+            "progress_spread": {"write_units": progress}, "finish": {"write_units": finish},
+            "get": {"read_units": 1}}
+
+
+def test_the_floor_is_one_unit_per_state_change_and_report_and_ours_otherwise() -> None:
+    ops = leaf_ops(6, 1, 2, 3)
+
+    floor, ours = cost.floor(ops, "progress_spread"), cost.ours_on_express(ops, "progress_spread")
+    floor_total, ours_total = cost.total(floor), cost.total(ours)
+
+    # issue 23: create, claim, 3 reports, finish: six single-unit writes
+    assert [usage.write_units for _, usage in floor] == [1, 1, 3, 1, 0]
+    assert floor_total.write_units == 6 and ours_total.write_units == 12
+    assert [name for name, _ in floor] == [name for name, _ in ours]
+    for field in ("api_requests", "lambda_requests", "express_executions", "read_units"):
+        assert getattr(floor_total, field) == getattr(ours_total, field)
+    # about $17.10 a million, as the issue reckons it: 3 REST requests, 6 writes and
+    # 2 reads, one Express run, the invocations
+    assert sum(dollars(floor_total).values()) * 1e6 == pytest.approx(17.13, abs=0.01)
+
+
+def test_the_floor_rows_compare_each_step() -> None:
+    ops = leaf_ops(6, 1, 2, 3)
+    designs = {"floor": cost.floor(ops, "progress_spread"),
+               "ours": cost.ours_on_express(ops, "progress_spread"),
+               "naive": cost.ours_on_express(ops, "progress_spread")}
+    tables = {name: cost.per_million(steps) for name, steps in designs.items()}
+
+    rows = cost.floor_rows(designs, tables)
+
+    assert [row["floor_wru"] for row in rows] == [1, 1, 3, 1, 0, 6]
+    assert [row["ours_wru"] for row in rows] == [6, 1, 2, 3, 0, 12]
+    assert rows[-1]["above"] == pytest.approx(6 * prices.DYNAMODB_WRITE_UNIT.dollars * 1e6)
