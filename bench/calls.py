@@ -256,9 +256,10 @@ def build_section(figures: dict[str, dict[str, Any]], stable: bool, repeats: int
         ],
         notes=[
             "List page: the floor is 1 Query when an index projects every attribute. Ours "
-            "projects only attributes that change at a state transition and fetches the page's "
-            "records with one BatchGetItem: one more call per page, in exchange for progress "
-            "writes that touch no index (1 write unit instead of 5).",
+            "projects only attributes a job never changes after its creation (by_tenant_state, "
+            "which a job enters when it ends, also what its end sets) and fetches the page's "
+            "records with one BatchGetItem: one more call per page, in exchange for claims and "
+            "progress writes that touch no index (issue 23).",
 
             "`moto capacity`: the ConsumedCapacity moto returns for ReturnConsumedCapacity=TOTAL. "
             "It is a constant per operation (1.0 for PutItem, 0.5 for GetItem and UpdateItem), "
