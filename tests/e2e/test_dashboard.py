@@ -164,8 +164,23 @@ def test_cancel_asks_first_and_the_job_becomes_aborted(
     expect(page.get_by_role("button", name="Cancel job")).to_be_disabled()
 
 
+# Delays the page's reads of sub-jobs while window.slowChildren is set (an
+# init script: the page's policy does not apply to it).
+SLOW_CHILDREN = """
+const fetchNow = window.fetch;
+window.fetch = async (...args) => {
+  const url = String(args[0] && args[0].url ? args[0].url : args[0]);
+  if (window.slowChildren && url.includes("/children")) {
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+  }
+  return fetchNow(...args);
+};
+"""
+
+
 def test_a_fanout_of_200_shows_its_rollup_and_pages_its_children(
         page: Page, server: LocalServer, api_key: str) -> None:
+    page.add_init_script(SLOW_CHILDREN)
     parent = submit(server, api_key, "demo.fanout", {"count": 200})
     sign_in(page, server, api_key, f"#/jobs/{parent['id']}")
 
@@ -179,6 +194,14 @@ def test_a_fanout_of_200_shows_its_rollup_and_pages_its_children(
     expect(rollup.locator('[data-count="SUCCESS"]')).to_have_text("SUCCESS: 200", timeout=90_000)
     expect(page.locator("#job-state")).to_have_text("SUCCESS", timeout=WAIT)
     expect(page.locator('.children li[data-state="SUCCESS"]').first).to_be_visible()
+    # a press while a page is still being read is kept, not dropped: two
+    # presses, the second during the first's (slowed) read, show two pages
+    page.evaluate("window.slowChildren = true")
+    more = page.get_by_role("button", name="More sub-jobs")
+    more.click()
+    more.click()
+    expect(page.locator(".children li[data-child]")).to_have_count(200, timeout=WAIT)
+    page.evaluate("window.slowChildren = false")
 
     page.get_by_role("link", name="Back to the list").click()
     page.get_by_label("Hide sub-jobs").check()

@@ -37,6 +37,7 @@ function childList(parentId, live, showError) {
   let loading = false;
   let retries = 0;
   let stopped = false;
+  let wantMore = false; // "More sub-jobs" was pressed while a read was under way
 
   function item(job) {
     const row = h("div", { class: "child" },
@@ -82,7 +83,12 @@ function childList(parentId, live, showError) {
   // Oldest first, so that children made later join the end: while the last
   // page read is short of what the parent counts, it is read again.
   async function page(again = false) {
-    if (loading || stopped) return;
+    if (stopped) return;
+    if (loading) {
+      // A reread or a retry is under way: the press is kept, not dropped.
+      if (!again) wantMore = true;
+      return;
+    }
     loading = true;
     const before = items.size;
     const from = again ? lastToken : token;
@@ -108,6 +114,14 @@ function childList(parentId, live, showError) {
     if (unfinished && !stopped && retries < REREADS) {
       setTimeout(() => page(true), Math.min(500 * 2 ** retries, 5000));
     }
+    morePressed();
+  }
+
+  // The press kept while a read was under way, once it has ended.
+  function morePressed() {
+    if (!wantMore || loading || stopped) return;
+    wantMore = false;
+    if (token) page();
   }
 
   // Every page shown, read again (polling, or a subscription that just began).
@@ -127,6 +141,7 @@ function childList(parentId, live, showError) {
     } finally {
       loading = false;
     }
+    morePressed();
   }
 
   function expect(total) {
