@@ -229,6 +229,29 @@ def test_a_tree_opens_level_by_level(page: Page, server: LocalServer, api_key: s
     expect(page.locator(".nested li[data-child]")).to_have_count(0)
 
 
+def test_an_opened_subtree_stays_open_while_its_jobs_move_on(
+        page: Page, server: LocalServer, api_key: str) -> None:
+    leaves = [{"method": "demo.sleep", "params": {"seconds": seconds, "steps": 2}}
+              for seconds in (3, 6, 9)]
+    root = submit(server, api_key, "demo.group", {},
+                  children=[{"method": "demo.group", "params": {}, "children": leaves}])
+    sign_in(page, server, api_key, f"#/jobs/{root['id']}")
+
+    opener = page.get_by_role("button", name="Sub-jobs (3)")
+    expect(opener).to_be_visible(timeout=WAIT)
+    opener.click()
+    nested = page.locator(".nested li[data-child]")
+    expect(nested).to_have_count(3, timeout=WAIT)
+    opener.evaluate("button => { button.dataset.marked = 'yes'; }")
+    # the middle job counts each leaf's end: it moves on three times
+    expect(page.locator("#job-state")).to_have_text("SUCCESS", timeout=60_000)
+    expect(page.locator('.nested li[data-state="SUCCESS"]')).to_have_count(3, timeout=WAIT)
+
+    expect(opener).to_have_attribute("aria-expanded", "true")
+    expect(opener).to_have_attribute("data-marked", "yes")  # the same button all along
+    expect(nested).to_have_count(3)
+
+
 def test_a_failed_job_shows_its_error_and_traceback(
         page: Page, server: LocalServer, api_key: str) -> None:
     job = submit(server, api_key, "demo.fail", {"message": "the disk is on fire"})

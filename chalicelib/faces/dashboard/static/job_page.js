@@ -39,45 +39,72 @@ function childList(parentId, live, showError) {
   let stopped = false;
   let wantMore = false; // "More sub-jobs" was pressed while a read was under way
 
+  // A child's entry. It stays while the child moves on (only its badge, bar,
+  // message and count are made again), so a press on it is never lost and a
+  // subtree opened under it stays open.
   function item(job) {
+    let latest = job;
+    let badge = stateBadge(job.state);
+    let bar = progressBar(job, `Progress of sub-job ${job.id}`);
+    const message = h("span", { class: "message" });
     const row = h("div", { class: "child" },
       h("a", { href: `#/jobs/${encodeURIComponent(job.id)}`, text: `${job.method} ${job.number ?? ""}`.trim() }),
-      stateBadge(job.state),
-      progressBar(job, `Progress of sub-job ${job.id}`),
-      h("span", { class: "message", text: job.progress?.description || job.error || "" }));
-    const node = h("li", { "data-child": job.id, "data-state": job.state }, row);
-    if (job.children_summary && job.children_summary.total) {
-      const nested = h("div", { class: "nested" });
-      let opened = null;
-      const toggle = h("button", {
-        type: "button", "aria-expanded": "false", text: `Sub-jobs (${job.children_summary.total})`,
-        onclick: () => {
-          const open = toggle.getAttribute("aria-expanded") === "true";
-          toggle.setAttribute("aria-expanded", open ? "false" : "true");
-          if (open) {
-            opened.stop();
-            opened = null;
-            clear(nested);
-          } else {
-            opened = childList(job.id, live, showError);
-            opened.expect(job.children_summary.total);
-            nested.append(opened.element);
-          }
-        },
-      });
-      row.append(toggle);
-      node.append(nested);
+      badge, bar, message);
+    const node = h("li", { "data-child": job.id }, row);
+    const nested = h("div", { class: "nested" });
+    let toggle = null;
+    let opened = null;
+
+    function openOrClose() {
+      const open = toggle.getAttribute("aria-expanded") === "true";
+      toggle.setAttribute("aria-expanded", open ? "false" : "true");
+      if (open) {
+        opened.stop();
+        opened = null;
+        clear(nested);
+      } else {
+        opened = childList(latest.id, live, showError);
+        opened.expect(latest.children_summary.total);
+        nested.append(opened.element);
+      }
     }
-    return node;
+
+    function update(next) {
+      latest = next;
+      node.dataset.state = next.state;
+      message.textContent = next.progress?.description || next.error || "";
+      const total = next.children_summary && next.children_summary.total;
+      if (total && !toggle) {
+        toggle = h("button", { type: "button", "aria-expanded": "false", onclick: openOrClose });
+        row.append(toggle);
+        node.append(nested);
+      }
+      if (toggle) toggle.textContent = `Sub-jobs (${total})`;
+      if (opened) opened.expect(total);
+    }
+
+    function moveOn(next) {
+      const fresh = [stateBadge(next.state), progressBar(next, `Progress of sub-job ${next.id}`)];
+      badge.replaceWith(fresh[0]);
+      bar.replaceWith(fresh[1]);
+      [badge, bar] = fresh;
+      update(next);
+    }
+
+    update(job);
+    return { node, moveOn, stop: () => opened && opened.stop() };
   }
 
   function show(job) {
     if (!revisions.fresh(job)) return;
-    const old = items.get(job.id);
-    const node = item(job);
-    items.set(job.id, node);
-    if (old) old.replaceWith(node);
-    else list.append(node);
+    const kept = items.get(job.id);
+    if (kept) {
+      kept.moveOn(job);
+      return;
+    }
+    const entry = item(job);
+    items.set(job.id, entry);
+    list.append(entry.node);
   }
 
   // Oldest first, so that children made later join the end: while the last
@@ -158,6 +185,7 @@ function childList(parentId, live, showError) {
   const stop = () => {
     stopped = true;
     unsubscribe();
+    for (const entry of items.values()) entry.stop();  // the subtrees opened under it
   };
   return { element: container, stop, expect };
 }
