@@ -34,23 +34,21 @@ class RunningServer:
     ca_file: Path | None = None  # with TLS: the certificate to trust (else plain HTTP)
 
 
+# A port found free may be taken by another process before the server binds
+# it (the tests start servers in parallel): such a start is tried again on
+# other ports.
+START_ATTEMPTS = 3
+PORT_TAKEN = "Address already in use"
+
+
 @contextmanager
 def running_server(start_timeout: float = 120,
                    tls_dir: Path | None = None) -> Iterator[RunningServer]:
-    port, moto_port = free_port(), free_port()
-    # No AWS_* from the caller: the server sets its own fake credentials.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     tls_args = [] if tls_dir is None else ["--tls", "--tls-dir", str(tls_dir)]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "local.server", "--port", str(port), "--moto-port", str(moto_port),
-         *tls_args],
-        cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
     ca_file = None if tls_dir is None else certificate_in(tls_dir).cert_file
+    process, port, moto_port, banner, output = _start(start_timeout, tls_args)
     url = f"{'http' if ca_file is None else 'https'}://127.0.0.1:{port}"
     try:
-        output: list[str] = []
-        banner = _wait_for_banner(process, start_timeout, output)
         http = requests.Session()
         if ca_file is not None:
             http.verify = str(ca_file)
@@ -59,12 +57,40 @@ def running_server(start_timeout: float = 120,
         http.headers["Authorization"] = f"Bearer {_admin_token(banner)}"
         yield RunningServer(url, moto_port, process, banner, output, http, ca_file)
     finally:
-        process.terminate()
+        _stop(process)
+
+
+def _start(start_timeout: float, tls_args: list[str],
+           ) -> tuple[subprocess.Popen[str], int, int, list[str], list[str]]:
+    """The server process on two free ports, once it says "Serving on"."""
+    # No AWS_* from the caller: the server sets its own fake credentials.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    for attempt in range(1, START_ATTEMPTS + 1):
+        port, moto_port = free_port(), free_port()
+        process = subprocess.Popen(
+            [sys.executable, "-m", "local.server", "--port", str(port),
+             "--moto-port", str(moto_port), *tls_args],
+            cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True,
+        )
+        output: list[str] = []
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+            return process, port, moto_port, _wait_for_banner(process, start_timeout, output), \
+                output
+        except RuntimeError as exc:
+            _stop(process)
+            if PORT_TAKEN not in str(exc) or attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_for_banner(process: subprocess.Popen[str], timeout: float,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import http.client
 import json
 import shutil
+import socket
 import subprocess
 import threading
 import time
@@ -143,3 +144,22 @@ def test_a_burst_of_64_simultaneous_new_connections_each_makes_its_job(
              "select": "id"}
     listed = server.http.get(f"{server.url}/jobs", params=query, timeout=30).json()
     assert {record["id"] for record in listed["records"]} == set(jobs)
+
+
+def test_a_port_taken_before_the_server_binds_it_is_left_for_other_ports(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from local import launcher
+    from local.server import free_port
+
+    with socket.socket() as taken:  # another process got there first
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        busy = taken.getsockname()[1]
+        picks = iter([busy])
+        monkeypatch.setattr(launcher, "free_port", lambda: next(picks, None) or free_port())
+
+        with launcher.running_server() as running:
+            health = running.http.get(f"{running.url}/health", timeout=10)
+
+    assert health.status_code == 200
+    assert urlsplit(running.url).port != busy
