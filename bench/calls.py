@@ -207,10 +207,10 @@ def operation_figures(calls: list[Call], shape: TableShape) -> dict[str, Any]:
     figures["write_units"] = sum(units.total for _, units in writes)
     figures["write_units_table_only"] = sum(w["table_only_units"] for w in figures["writes"])
     figures["write_units_by_index"] = merge_indexes([units for _, units in writes])
-    figures["read_units"] = sum(call_read_units(call) for call in calls if call.is_read)
     figures["read_units_by_operation"] = {
         name: sum(call_read_units(c) for c in calls if c.operation == name)
         for name in sorted({c.operation for c in calls if c.is_read})}
+    figures["read_units"] = sum(figures["read_units_by_operation"].values())
     figures["query_item_bytes"] = [item_size(item) for call in calls
                                    if call.operation == "Query" for item in call.items or []]
     figures["batch_get_items"] = sum(len(call.items or []) for call in calls

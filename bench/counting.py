@@ -144,10 +144,7 @@ class CallCounter:
         if service == "dynamodb":
             if "ReturnConsumedCapacity" in model.input_shape.members:
                 params.setdefault("ReturnConsumedCapacity", "TOTAL")
-            note["consistent_read"] = bool(params.get("ConsistentRead")) or any(
-                bool(keys.get("ConsistentRead"))
-                for keys in params.get("RequestItems", {}).values()
-                if model.name == "BatchGetItem")
+            note["consistent_read"] = consistent_read(model.name, params)
             if self._images is not None and model.name in SINGLE_ITEM_WRITES:
                 note["table"], note["key"] = params["TableName"], self._key_of(params)
                 note["before"] = self._read_image(note["table"], note["key"])
@@ -265,6 +262,14 @@ class MultiItemImages:
         after = [self._read(t, k) for t, k in targets]
         with self._lock:
             self.records.append((operation, label, list(zip(before, after, strict=True))))
+
+
+def consistent_read(operation: str, params: dict[str, Any]) -> bool:
+    """Whether a read is strongly consistent (a BatchGetItem says so per table)."""
+    if operation == "BatchGetItem":
+        return any(bool(keys.get("ConsistentRead"))
+                   for keys in params.get("RequestItems", {}).values())
+    return bool(params.get("ConsistentRead"))
 
 
 def returned_items(operation: str, parsed: dict[str, Any]) -> list[dict[str, Any]] | None:

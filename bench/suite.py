@@ -40,7 +40,8 @@ class Benchmark:
     about: str
     needs: tuple[str, ...] = ()
     # Runs once every benchmark has run and the sections are merged: for a
-    # section that reads one made in another process (trees runs aside).
+    # section that reads others it does not need (from this run, from the
+    # trees process, or kept by --merge).
     complete: Callable[[dict[str, Section]], None] | None = None
 
 
